@@ -1,0 +1,5 @@
+import sys
+
+from xdancer.cli import main
+
+sys.exit(main())

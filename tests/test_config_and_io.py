@@ -1,0 +1,66 @@
+from dataclasses import dataclass, field
+
+import pytest
+import torch
+
+from xdancer.checkpoint import load_checkpoint, save_checkpoint
+from xdancer.config import load_config, to_dict
+from xdancer.constants import exact_div
+from xdancer.errors import InputError
+from xdancer.io_utils import atomic_path, check_output_path
+
+
+@dataclass
+class Inner:
+    lr: float = 1e-3
+    sizes: tuple[int, ...] = (1, 2)
+
+
+@dataclass
+class Outer:
+    name: str = "x"
+    inner: Inner = field(default_factory=Inner)
+
+
+def test_yaml_and_overrides(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("name: y\ninner:\n  sizes: [3, 4]\n")
+    cfg = load_config(Outer, p, ["inner.lr=3e-4"])
+    assert cfg == Outer("y", Inner(3e-4, (3, 4)))
+    assert to_dict(cfg) == {"name": "y", "inner": {"lr": 3e-4, "sizes": [3, 4]}}
+    with pytest.raises(InputError, match="unknown Inner option"):
+        load_config(Outer, None, ["inner.lrr=1"])
+
+
+def test_exact_div():
+    assert exact_div(24000, 30) == 800
+    with pytest.raises(ValueError):
+        exact_div(22050, 24)
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_path(target) as tmp:
+        tmp.write_text("ok")
+    assert target.read_text() == "ok" and list(tmp_path.iterdir()) == [target]
+
+
+def test_unwritable_output(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        check_output_path(tmp_path / "nope" / "x.mp4")
+    with pytest.raises(InputError, match="must end in"):
+        check_output_path(tmp_path / "x.avi", (".mp4",))
+
+
+def test_checkpoint_round_trip(tmp_path):
+    t = {"w": torch.arange(6.0).view(2, 3)}
+    save_checkpoint(tmp_path / "m", t, {"config": {"a": 1}, "step": 3})
+    back, meta = load_checkpoint(tmp_path / "m.safetensors")
+    assert torch.equal(back["w"], t["w"]) and meta["config"] == {"a": 1} and meta["step"] == 3
+    with pytest.raises(InputError):
+        load_checkpoint(tmp_path / "missing")
