@@ -1,0 +1,39 @@
+"""``xdancer data build|stats|preview``: build training datasets from real sources and look at them."""
+
+from __future__ import annotations
+
+import argparse
+
+SOURCES = ("dwm", "videos", "bvh", "aistpp")
+
+
+def register(add_command) -> None:
+    p = add_command("data", "build", help="import a source (dwm, videos, bvh, aistpp) into a dataset folder")
+    p.add_argument("--source", required=True, choices=SOURCES, help="which importer reads PATH")
+    p.add_argument("path", help="the source folder (or file)")
+    p.add_argument("-o", "--output", required=True, help="dataset folder (created; other sources in it are kept)")
+    p.add_argument("--views", type=int, default=None, help="virtual cameras per 3D dance (dwm, bvh; default 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the virtual cameras (dwm, bvh)")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="share of dances held out for validation")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_build)
+
+
+def run_build(args: argparse.Namespace) -> None:
+    from xdancer.data.importer import build_dataset
+    from xdancer.errors import InputError
+
+    if not 0 <= args.val_fraction < 1:
+        raise InputError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
+    options: dict = {}
+    if args.source in ("dwm", "bvh"):
+        options["seed"] = args.seed
+        if args.views is not None:
+            options["views"] = args.views
+    elif args.views is not None:
+        raise InputError(f"--views applies to 3D sources (dwm, bvh), not {args.source}")
+    rows = build_dataset(args.source, args.path, args.output, val_fraction=args.val_fraction,
+                         progress=not args.quiet, **options)  # fmt: skip
+    minutes = sum(r.seconds for r in rows) / 60
+    n_val = sum(r.split == "val" for r in rows)
+    print(f"{len(rows)} {args.source} clips ({minutes:.1f} min, {n_val} in val) -> {args.output}")
