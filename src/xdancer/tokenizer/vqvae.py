@@ -1,0 +1,213 @@
+"""The compositional, confidence-aware VQ-VAE of X-Dancer (../shared/docs/PAPER.md, section 3).
+
+Multi-part (the paper): each of the five parts of :data:`xdancer.pose.skeleton.PARTS` has its own 1D
+temporal-convolution encoder over (x, y, confidence) and its own K codebooks; the quantised latents of
+all parts are concatenated and decoded by ONE shared decoder whose per-part heads output coordinates
+and confidences. Single-codebook (the paper's ablation): one encoder over all 134 points and one
+codebook shared by all 5 x K tokens of a token frame.
+
+Shapes: poses (B, T, 134, 3) normalised coordinates + confidence; tokens (B, T / stride, P=5, K) long.
+Confidence-aware: undetected points (confidence 0) have their coordinates zeroed at the input and
+weigh nothing in the coordinate loss, so they neither inform nor teach the model; the decoder still
+learns to predict the confidence itself (binary cross-entropy), which tells the renderer what is
+uncertain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from xdancer.pose.skeleton import NUM_KEYPOINTS, PART_NAMES, PARTS
+from xdancer.tokenizer.config import TokenizerConfig
+from xdancer.tokenizer.quantizer import Quantizer
+
+NUM_PARTS = len(PART_NAMES)
+
+
+@dataclass
+class TokenizerOutput:
+    """recon: (B, T, 134, 3) with confidence in [0, 1]; tokens: (B, T / stride, P, K);
+    loss: total; losses: breakdown {"coord", "conf", "commit"} (detached floats for logging)."""
+
+    recon: torch.Tensor
+    tokens: torch.Tensor
+    loss: torch.Tensor
+    losses: dict[str, float]
+
+
+class ResBlock1d(nn.Module):
+    """Pre-activation residual block of two dilated temporal convolutions (as in Jukebox/Bailando)."""
+
+    def __init__(self, channels: int, dilation: int) -> None:
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.GELU(),
+            nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation),
+            nn.GELU(),
+            nn.Conv1d(channels, channels, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
+
+
+def _res_stack(channels: int, n: int) -> list[nn.Module]:
+    return [ResBlock1d(channels, 3**i) for i in range(n)]
+
+
+class Encoder1d(nn.Module):
+    """(B, C_in, T) -> (B, C_out, T / stride): conv, residual blocks, strided downsampling (x2 per step)."""
+
+    def __init__(self, c_in: int, hidden: int, c_out: int, stride: int, res_blocks: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv1d(c_in, hidden, 3, padding=1), *_res_stack(hidden, res_blocks)]
+        for _ in range(stride.bit_length() - 1):  # stride 1, 2, 4 -> 0, 1, 2 halvings
+            layers += [nn.Conv1d(hidden, hidden, 4, stride=2, padding=1), *_res_stack(hidden, res_blocks)]
+        layers += [nn.GELU(), nn.Conv1d(hidden, c_out, 3, padding=1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class Decoder1d(nn.Module):
+    """(B, C_in, T / stride) -> (B, hidden, T): conv, residual blocks, nearest upsampling + conv."""
+
+    def __init__(self, c_in: int, hidden: int, stride: int, res_blocks: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv1d(c_in, hidden, 3, padding=1), *_res_stack(hidden, res_blocks)]
+        for _ in range(stride.bit_length() - 1):
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv1d(hidden, hidden, 3, padding=1),
+                       *_res_stack(hidden, res_blocks)]  # fmt: skip
+        layers.append(nn.GELU())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def masked_input(poses: torch.Tensor) -> torch.Tensor:
+    """(..., J, 3) -> (..., J, 3) with x, y zeroed where confidence is 0 (unseen points carry no value)."""
+    seen = (poses[..., 2:3] > 0).to(poses.dtype)
+    return torch.cat([poses[..., :2] * seen, poses[..., 2:3]], dim=-1)
+
+
+def pose_loss(recon_xy: torch.Tensor, conf_logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Confidence-weighted coordinate L1 (mean over parts that have any confidence) and confidence BCE.
+
+    recon_xy (B, T, 134, 2), conf_logits (B, T, 134), target (B, T, 134, 3). Each part is averaged on
+    its own so the 73-point head does not drown out the 6-point lower body.
+    """
+    conf = target[..., 2]
+    err = (recon_xy - target[..., :2]).abs().sum(-1) * conf  # (B, T, 134); 0 where conf = 0
+    part_losses = []
+    for idx in PARTS.values():
+        w = conf[..., list(idx)].sum()
+        part_losses.append(err[..., list(idx)].sum() / (2 * w).clamp_min(1e-6))
+    coord = torch.stack(part_losses).sum() / NUM_PARTS
+    conf_loss = F.binary_cross_entropy_with_logits(conf_logits, conf)
+    return coord, conf_loss
+
+
+class PoseVQVAE(nn.Module):
+    def __init__(self, cfg: TokenizerConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        k, d = cfg.tokens_per_part, cfg.code_dim
+        self.part_index = [list(PARTS[name]) for name in PART_NAMES]
+        qkw = dict(code_dim=d, codebook_size=cfg.codebook_size, decay=cfg.ema_decay,
+                   commitment_weight=cfg.commitment_weight, dead_code_threshold=cfg.dead_code_threshold,
+                   kmeans_init=cfg.kmeans_init)  # fmt: skip
+        if cfg.variant == "multi_part":
+            self.encoders = nn.ModuleList(
+                Encoder1d(3 * len(idx), cfg.hidden, k * d, cfg.temporal_stride, cfg.res_blocks) for idx in self.part_index
+            )
+            self.quantizers = nn.ModuleList(
+                Quantizer(heads=k, separate_codebooks=True, **qkw) for _ in self.part_index
+            )
+        else:
+            self.encoders = nn.ModuleList(
+                [Encoder1d(3 * NUM_KEYPOINTS, cfg.single_hidden, NUM_PARTS * k * d, cfg.temporal_stride, cfg.res_blocks)]
+            )
+            self.quantizers = nn.ModuleList([Quantizer(heads=NUM_PARTS * k, separate_codebooks=False, **qkw)])
+        self.decoder = Decoder1d(NUM_PARTS * k * d, cfg.decoder_hidden, cfg.temporal_stride, cfg.res_blocks)
+        self.heads = nn.ModuleList(nn.Conv1d(cfg.decoder_hidden, 3 * len(idx), 3, padding=1) for idx in self.part_index)
+
+    # --- shapes -----------------------------------------------------------------------------------
+
+    def _check_poses(self, poses: torch.Tensor) -> None:
+        if poses.ndim != 4 or poses.shape[2:] != (NUM_KEYPOINTS, 3):
+            raise ValueError(f"poses must be (B, T, {NUM_KEYPOINTS}, 3), got {tuple(poses.shape)}")
+        if poses.shape[1] == 0 or poses.shape[1] % self.cfg.temporal_stride:
+            raise ValueError(f"T ({poses.shape[1]}) must be a positive multiple of temporal_stride ({self.cfg.temporal_stride})")
+
+    # --- encoder side -----------------------------------------------------------------------------
+
+    def _encode_latents(self, poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """poses (B, T, 134, 3) -> quantised (B, T', P*K*D), tokens (B, T', P, K), commitment loss."""
+        self._check_poses(poses)
+        x = masked_input(poses)
+        b, t = x.shape[:2]
+        groups = self.part_index if self.cfg.variant == "multi_part" else [list(range(NUM_KEYPOINTS))]
+        quantized, tokens, commit = [], [], x.new_zeros(())
+        for idx, enc, q in zip(groups, self.encoders, self.quantizers, strict=True):
+            xi = x[:, :, idx, :].reshape(b, t, -1).transpose(1, 2)  # (B, J_p * 3, T)
+            z = enc(xi).transpose(1, 2)  # (B, T', K * D)
+            out = q(z)
+            quantized.append(out.quantized)
+            tokens.append(out.indices)  # (B, T', K) or, single codebook, (B, T', P * K)
+            commit = commit + out.commit_loss
+        toks = torch.cat(tokens, dim=-1).reshape(b, -1, NUM_PARTS, self.cfg.tokens_per_part)
+        return torch.cat(quantized, dim=-1), toks, commit
+
+    def _lookup(self, tokens: torch.Tensor) -> torch.Tensor:
+        """tokens (B, T', P, K) -> quantised latents (B, T', P*K*D)."""
+        k = self.cfg.tokens_per_part
+        if tokens.ndim != 4 or tokens.shape[2:] != (NUM_PARTS, k):
+            raise ValueError(f"tokens must be (B, T', {NUM_PARTS}, {k}), got {tuple(tokens.shape)}")
+        if self.cfg.variant == "multi_part":
+            return torch.cat([q.lookup(tokens[:, :, p]) for p, q in enumerate(self.quantizers)], dim=-1)
+        return self.quantizers[0].lookup(tokens.flatten(2))
+
+    # --- decoder side -----------------------------------------------------------------------------
+
+    def _decode_latents(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T', P*K*D) -> coordinates (B, T, 134, 2) and confidence logits (B, T, 134)."""
+        h = self.decoder(latents.transpose(1, 2))  # (B, H, T)
+        b, _, t = h.shape
+        out = h.new_zeros(b, t, NUM_KEYPOINTS, 3)
+        for idx, head in zip(self.part_index, self.heads, strict=True):
+            out[:, :, idx, :] = head(h).transpose(1, 2).reshape(b, t, len(idx), 3)
+        return out[..., :2], out[..., 2]
+
+    # --- public API -------------------------------------------------------------------------------
+
+    def forward(self, poses: torch.Tensor) -> TokenizerOutput:
+        """Reconstruct ``poses`` (B, T, 134, 3) through the codebooks; loss per the paper + confidence."""
+        latents, tokens, commit = self._encode_latents(poses)
+        xy, logits = self._decode_latents(latents)
+        coord, conf = pose_loss(xy, logits, poses)
+        loss = coord + self.cfg.confidence_weight * conf + commit
+        recon = torch.cat([xy, torch.sigmoid(logits).unsqueeze(-1)], dim=-1)
+        losses = {"coord": float(coord.detach()), "conf": float(conf.detach()), "commit": float(commit.detach())}
+        return TokenizerOutput(recon, tokens, loss, losses)
+
+    @torch.no_grad()
+    def encode(self, poses: torch.Tensor) -> torch.Tensor:
+        """(B, T, 134, 3) normalised poses -> (B, T / stride, P, K) long tokens (no codebook update)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self._encode_latents(poses)[1]
+        finally:
+            self.train(was_training)
+
+    @torch.no_grad()
+    def decode(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, T', P, K) tokens -> (B, T' * stride, 134, 3) normalised poses, confidence in [0, 1]."""
+        xy, logits = self._decode_latents(self._lookup(tokens.long()))
+        return torch.cat([xy, torch.sigmoid(logits).unsqueeze(-1)], dim=-1)
