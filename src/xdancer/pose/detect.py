@@ -22,6 +22,7 @@ import numpy as np
 from xdancer.constants import POSE_FPS
 from xdancer.errors import InputError
 from xdancer.pose.mediapipe_map import holistic_arrays, map_landmarks
+from xdancer.pose.mediapipe_runtime import build, process
 from xdancer.pose.people import PeopleFinder, PersonBox, crop_box
 from xdancer.pose.sequence import PoseSequence
 from xdancer.pose.skeleton import BODY, mirror
@@ -66,7 +67,8 @@ def _holistic(static: bool, config: DetectConfig):
 
     # Only model_complexity=1 ships inside the mediapipe 0.10.21 wheel (0 and 2 are downloaded).
     # Holistic's own landmark smoothing is off: we smooth all 134 points one way (smoothing.py).
-    return mp.solutions.holistic.Holistic(
+    return build(
+        mp.solutions.holistic.Holistic,
         static_image_mode=static,
         model_complexity=1,
         smooth_landmarks=False,
@@ -86,7 +88,7 @@ def _static_models(min_detection_confidence: float):
 def _run_holistic(holistic, rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 -> (134, 3) keypoints in its pixels (all zero when no body is found)."""
     h, w = rgb.shape[:2]
-    return map_landmarks(*holistic_arrays(holistic.process(np.ascontiguousarray(rgb))), w, h)
+    return map_landmarks(*holistic_arrays(process(holistic, rgb)), w, h)
 
 
 def is_person(keypoints: np.ndarray) -> bool:

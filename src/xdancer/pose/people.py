@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from xdancer.pose.mediapipe_runtime import build, process
+
 MIN_FACE_SCORE = 0.5
 MIN_FACE_WIDTH_RATIO = 1 / 3  # of the largest face
 MIN_REGION_RATIO = 0.2  # of the largest region's area
@@ -56,10 +58,12 @@ class PeopleFinder:
     def __init__(self) -> None:
         import mediapipe as mp
 
-        self._faces = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=MIN_FACE_SCORE
+        self._faces = build(
+            mp.solutions.face_detection.FaceDetection,
+            model_selection=1,
+            min_detection_confidence=MIN_FACE_SCORE,
         )
-        self._segment = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        self._segment = build(mp.solutions.selfie_segmentation.SelfieSegmentation, model_selection=0)
 
     def close(self) -> None:
         self._faces.close()
@@ -86,7 +90,7 @@ class PeopleFinder:
 
     def _face_boxes(self, rgb: np.ndarray) -> list[PersonBox]:
         h, w = rgb.shape[:2]
-        res = self._faces.process(rgb)
+        res = process(self._faces, rgb)
         boxes = []
         for d in res.detections or []:
             b = d.location_data.relative_bounding_box
@@ -102,7 +106,7 @@ class PeopleFinder:
         from scipy import ndimage
 
         h, w = rgb.shape[:2]
-        mask = self._segment.process(rgb).segmentation_mask > MASK_THRESHOLD  # (H, W) bool
+        mask = process(self._segment, rgb).segmentation_mask > MASK_THRESHOLD  # (H, W) bool
         labels, n = ndimage.label(mask)
         if n == 0:
             return [], labels
