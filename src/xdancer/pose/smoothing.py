@@ -28,7 +28,7 @@ class OneEuroConfig:
     less lag on fast moves). d_cutoff: Hz of the low-pass on the speed estimate itself."""
 
     min_cutoff: float = 1.0
-    beta: float = 10.0
+    beta: float = 20.0
     d_cutoff: float = 1.0
 
     def __post_init__(self) -> None:
