@@ -1,0 +1,132 @@
+"""Training data of the diffusion renderer: frames of videos of people, cropped around the person,
+with their whole-body poses (and pose tokens) in the cropped frame's pixels.
+
+X-Dancer crops its videos around the person to 896 x 512 (H x W). With a static camera one box per
+video suffices: the union of the person's keypoints over the video, widened by a margin and to the
+model's aspect ratio (padding with the edge pixels where it leaves the picture).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from xdancer.errors import InputError
+from xdancer.io_utils import check_input_file
+from xdancer.pose.sequence import PoseSequence
+from xdancer.render.diffusion.config import DiffusionRendererConfig
+from xdancer.render.diffusion.pipeline import part_confidence, token_frames
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+SEEN = 0.3
+
+
+@dataclass
+class VideoClip:
+    """One video, ready to sample from. frames (N, H, W, 3) uint8; keypoints (N, 134, 3) in those
+    pixels; tokens (N, P*K) long per frame (motion decoder) or None; confidence (N, P);
+    the first ``n_train`` frames are for training, the rest are held out."""
+
+    name: str
+    frames: np.ndarray
+    keypoints: np.ndarray
+    tokens: torch.Tensor | None
+    confidence: torch.Tensor
+    fps: float
+    n_train: int
+
+
+def list_videos(path: str | Path) -> list[Path]:
+    """A video file, or the videos in a folder (sorted by name)."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        found = sorted(f for f in p.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES and f.is_file())
+        if not found:
+            raise InputError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) in folder {p}")
+        return found
+    return [check_input_file(p, "video")]
+
+
+def person_box(keypoints: np.ndarray, frame_size: tuple[int, int], aspect: float, margin: float) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) around every seen keypoint of the video, widened by ``margin`` of its size on
+    each side and to width / height = ``aspect``; the whole frame if nobody is seen."""
+    w, h = frame_size
+    seen = keypoints[..., 2] >= SEEN
+    if not seen.any():
+        x0, y0, x1, y1 = 0.0, 0.0, float(w), float(h)
+    else:
+        xy = keypoints[..., :2][seen]
+        x0, y0 = xy.min(axis=0)
+        x1, y1 = xy.max(axis=0)
+        mx, my = margin * (x1 - x0), margin * (y1 - y0)
+        x0, x1, y0, y1 = x0 - mx, x1 + mx, y0 - my, y1 + my
+    bw, bh = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+    if bw / bh < aspect:
+        bw = bh * aspect
+    else:
+        bh = bw / aspect
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return (int(round(cx - bw / 2)), int(round(cy - bh / 2)), int(round(cx + bw / 2)), int(round(cy + bh / 2)))
+
+
+def crop_frame(rgb: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
+    """Crop ``box`` (edge-padded where it leaves the frame) and resize to ``size`` = (W, H)."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = box
+    pad = max(0, -x0, -y0, x1 - w, y1 - h)
+    if pad:
+        rgb = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    crop = rgb[y0 + pad : y1 + pad, x0 + pad : x1 + pad]
+    return cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+
+
+def _poses(path: Path, cache: Path, max_frames: int | None, progress: bool) -> PoseSequence:
+    """Detected poses of a video, cached beside the training run (detection is the slow part)."""
+    from xdancer.pose.detect import detect_video
+
+    cached = cache / f"{path.stem}.{max_frames or 'all'}.poses.npz"
+    if cached.is_file():
+        return PoseSequence.load(cached)
+    seq = detect_video(path, progress=progress, max_frames=max_frames)
+    cache.mkdir(parents=True, exist_ok=True)
+    seq.save(cached)
+    return seq
+
+
+def load_video(path: Path, cfg: DiffusionRendererConfig, cache: Path, tokenizer, max_frames: int | None,
+               margin: float, val_frames: int, progress: bool = True) -> VideoClip:  # fmt: skip
+    from xdancer.video.io import read_video
+
+    seq = _poses(path, cache, max_frames, progress)
+    n = len(seq)
+    if n - val_frames < 2:
+        raise InputError(f"{path.name}: {n} frames leave fewer than 2 for training after holding out {val_frames}")
+    size = (cfg.width, cfg.height)
+    box = person_box(seq.keypoints, seq.frame_size, cfg.width / cfg.height, margin)
+    frames = np.stack([crop_frame(rgb, box, size) for _, rgb in islice(read_video(path), n)])
+    if len(frames) != n:
+        raise InputError(f"{path.name}: read {len(frames)} frames but detected poses in {n}")
+    kps = seq.keypoints.copy()
+    scale = cfg.width / (box[2] - box[0])
+    kps[..., 0] = (kps[..., 0] - box[0]) * scale
+    kps[..., 1] = (kps[..., 1] - box[1]) * scale
+    kps[kps[..., 2] <= 0] = 0.0
+    tokens = None
+    if tokenizer is not None:
+        # The whole video is tokenized at once (per-sequence normalisation, as a whole dance is).
+        crop_seq = PoseSequence(kps, seq.fps, size, {"source": str(path)})
+        tokens = token_frames(tokenizer.encode_sequence(crop_seq).cpu(), n, seq.fps, tokenizer.temporal_stride)
+    return VideoClip(path.stem, frames, kps, tokens, torch.from_numpy(part_confidence(kps)), seq.fps, n - val_frames)
+
+
+def load_videos(videos: list[Path], cfg: DiffusionRendererConfig, cache: Path, tokenizer, max_frames: int | None,
+                margin: float, val_frames: int, progress: bool = True) -> list[VideoClip]:  # fmt: skip
+    if not videos:
+        raise InputError("no training videos given")
+    return [load_video(v, cfg, cache, tokenizer, max_frames, margin, val_frames, progress) for v in videos]
