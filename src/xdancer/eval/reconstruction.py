@@ -153,3 +153,41 @@ def evaluate_tokenizer(tokenizer, dataset_root: str, split: str = "val", window:
     return ReconstructionReport(
         {r: s.error for r, s in sums.items()}, usage, len(infos), frames, tokenizer.config.variant
     )
+
+
+def comparison_table(reports: dict[str, ReconstructionReport], title: str = ""):
+    """A rich Table: one row per part (and whole body); per model its error, perplexity and codes used."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("part")
+    for name in reports:
+        table.add_column(f"{name}\nL1 px", justify="right")
+        table.add_column("perplexity", justify="right")
+        table.add_column("codes used", justify="right")
+    for row in ROWS:
+        cells = [ROW_TITLES[row]]
+        for r in reports.values():
+            ppl, used = r.usage[row]
+            cells += [_fmt(r.errors[row]), _fmt(ppl, 1), _fmt(100 * used, 1, "%")]
+        table.add_row(*cells)
+    return table
+
+
+def markdown_table(reports: dict[str, ReconstructionReport]) -> str:
+    """The same comparison as a Markdown table (for model cards)."""
+    header = ["part"]
+    for name in reports:
+        header += [f"{name} L1 px", f"{name} perplexity", f"{name} codes used"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in ROWS:
+        cells = [ROW_TITLES[row]]
+        for r in reports.values():
+            ppl, used = r.usage[row]
+            cells += [_fmt(r.errors[row]), _fmt(ppl, 1), _fmt(100 * used, 1, "%")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _fmt(v: float, digits: int = 2, suffix: str = "") -> str:
+    return "n/a (no data)" if not np.isfinite(v) else f"{v:.{digits}f}{suffix}"

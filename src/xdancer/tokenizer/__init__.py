@@ -28,7 +28,10 @@ from xdancer.pose.sequence import PoseSequence
 from xdancer.tokenizer.config import TokenizerConfig, TokenizerTrainConfig
 from xdancer.tokenizer.vqvae import NUM_PARTS, PoseVQVAE, TokenizerOutput
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "tokenizer" / "tokenizer"
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "checkpoints" / "tokenizer"
+DEFAULT_CHECKPOINT = BUNDLED_DIR / "tokenizer"
+# The paper's ablation (one encoder, one codebook), trained on the same data for the same steps.
+ABLATION_CHECKPOINT = BUNDLED_DIR / "single_codebook"
 
 # Where decode_sequence puts a dance when no transform is given: the first frame's root (hip
 # midpoint) at 55% of the frame height, torso length a quarter of the frame height (a full-body
@@ -160,7 +163,7 @@ def tokenizer_from_checkpoint(tensors: dict[str, torch.Tensor], meta: dict) -> P
 def load_tokenizer(path: str | Path | None = None, device: str | torch.device = "cpu") -> PoseTokenizer:
     """Load a tokenizer checkpoint (``foo`` = ``foo.safetensors`` + ``foo.json``); None = the bundled default."""
     p = DEFAULT_CHECKPOINT if path is None else Path(path)
-    if path is None and not p.with_name(p.name + ".safetensors").is_file():
+    if p.parent == BUNDLED_DIR and not p.with_name(p.name + ".safetensors").is_file():
         raise InputError(f"the bundled tokenizer is missing ({p}.safetensors); train one with `xdancer train tokenizer`")
     tensors, meta = load_checkpoint(p, device=device)
     if "config" not in meta:
@@ -178,5 +181,7 @@ __all__ = [
     "TokenizerTrainConfig",
     "TokenizerOutput",
     "load_tokenizer",
+    "DEFAULT_CHECKPOINT",
+    "ABLATION_CHECKPOINT",
     "default_transform",
 ]
