@@ -261,23 +261,24 @@ def detect_video(
     max_frames = max_frames if max_frames is not None else config.max_frames
     max_seconds = max_seconds if max_seconds is not None else config.max_seconds
     info = probe_video(path)
-    total = info.n_frames or None
+    # Frame i covers time i / fps (the project's convention), so a time limit is a frame count.
+    limit = max_frames
     if max_seconds is not None:
-        total = min(total or 10**9, int(np.ceil(max_seconds * info.fps)))
-    if max_frames is not None:
-        total = min(total or 10**9, max_frames)
+        by_time = int(np.ceil(max_seconds * info.fps - 1e-9))
+        limit = by_time if limit is None else min(limit, by_time)
+    total = info.n_frames if limit is None else min(info.n_frames or limit, limit)
 
     holistic = _holistic(False, config)
     finder = PeopleFinder()
     crop: tuple[int, int, int, int] | None = None
     locked = False
     meta: dict = {"detector": DETECTOR, "source": str(path), "kind": "video", "source_fps": info.fps}
-    frames, times = [], []
+    frames = []
     size = (info.width, info.height)
     try:
         bar = tqdm(total=total, desc="pose", unit="frame", disable=not progress)
-        for i, (t, rgb) in enumerate(read_video(path)):
-            if (max_frames is not None and i >= max_frames) or (max_seconds is not None and t >= max_seconds):
+        for i, (_, rgb) in enumerate(read_video(path)):
+            if limit is not None and i >= limit:
                 break
             h, w = rgb.shape[:2]
             size = (w, h)
@@ -308,7 +309,6 @@ def detect_video(
                 kps[:, 0] = np.where(kps[:, 2] > 0, kps[:, 0] + crop[0], 0.0)
                 kps[:, 1] = np.where(kps[:, 2] > 0, kps[:, 1] + crop[1], 0.0)
             frames.append(kps)
-            times.append(t)
             bar.update(1)
         bar.close()
     finally:
@@ -321,7 +321,9 @@ def detect_video(
     if not locked:
         raise InputError(f"no person found in any of the {len(frames)} frames of {path}")
     if config.smooth:
-        keypoints = smooth_keypoints(keypoints, np.asarray(times), size[1], config.one_euro)
+        keypoints = smooth_keypoints(
+            keypoints, np.arange(len(keypoints)) / info.fps, size[1], config.one_euro
+        )
     seen = np.array([is_person(k) for k in keypoints])
     meta["frames_with_person"] = int(seen.sum())
     meta["smoothing"] = {"one_euro": asdict(config.one_euro)} if config.smooth else None
