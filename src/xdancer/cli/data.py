@@ -18,6 +18,20 @@ def register(add_command) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_build)
 
+    p = add_command("data", "stats", help="table of a dataset: clips, minutes, genres, keypoint coverage per part")
+    p.add_argument("dataset", help="dataset folder")
+    p.add_argument("--markdown", action="store_true", help="print Markdown instead of a terminal table")
+    p.set_defaults(func=run_stats)
+
+    p = add_command("data", "preview", help="skeleton video of one dataset clip, with its music")
+    p.add_argument("dataset", help="dataset folder")
+    p.add_argument("clip", help="clip id (see manifest.csv)")
+    p.add_argument("-o", "--output", required=True, help="output .mp4")
+    p.add_argument("--start", type=float, default=0.0, help="start time in the clip (s)")
+    p.add_argument("--seconds", type=float, default=None, help="length (s); default: to the end")
+    p.add_argument("--no-music", action="store_true", help="leave the music out")
+    p.set_defaults(func=run_preview)
+
 
 def run_build(args: argparse.Namespace) -> None:
     from xdancer.data.importer import build_dataset
@@ -37,3 +51,26 @@ def run_build(args: argparse.Namespace) -> None:
     minutes = sum(r.seconds for r in rows) / 60
     n_val = sum(r.split == "val" for r in rows)
     print(f"{len(rows)} {args.source} clips ({minutes:.1f} min, {n_val} in val) -> {args.output}")
+
+
+def run_stats(args: argparse.Namespace) -> None:
+    from xdancer.data.stats import dataset_stats, stats_markdown, stats_table
+
+    rows = dataset_stats(args.dataset)
+    if args.markdown:
+        print(stats_markdown(rows))
+        return
+    from rich.console import Console
+
+    Console().print(stats_table(rows))
+
+
+def run_preview(args: argparse.Namespace) -> None:
+    from xdancer.data.preview import preview_clip
+    from xdancer.errors import InputError
+
+    if args.seconds is not None and not args.seconds > 0:
+        raise InputError(f"--seconds must be positive, got {args.seconds}")
+    out = preview_clip(args.dataset, args.clip, args.output, start_s=args.start, seconds=args.seconds,
+                       with_music=not args.no_music)  # fmt: skip
+    print(f"wrote {out}")

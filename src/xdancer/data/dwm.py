@@ -46,6 +46,8 @@ _JOINTS = {
     "left_hip": 16, "left_knee": 17, "left_ankle": 18, "left_heel": 19, "left_toe": 20,
 }  # fmt: skip
 _FOOT_POINTS = (9, 10, 11, 18, 19, 20)
+# The body joints (all but the two hand-direction markers), for motion statistics.
+MOTION_JOINTS = tuple(range(21))
 
 
 @dataclass
@@ -157,8 +159,8 @@ def import_dwm(path: str | Path, *, views: int = 3, seed: int = 0, camera: Camer
             kps, cam_desc = project_dance(dance, rng, camera)
             poses = PoseSequence(
                 kps, POSE_FPS, (camera.width, camera.height),
-                meta={"source": "dwm", "dance": dance.name, "camera": cam_desc,
-                      "music_offset_s": dance.music_offset_s, "origin_fps": DWM_FPS},
+                meta={"source": "dwm", "dance": dance.name, "camera": cam_desc, "origin_fps": DWM_FPS,
+                      "audio": str(dance.audio), "audio_offset_s": dance.music_offset_s},
             )  # fmt: skip
             yield ImportedClip(
                 id=f"dwm_{dance.name}_v{v}", source="dwm", genre=dance.genre, group=f"dwm_{dance.name}",
