@@ -206,3 +206,25 @@ def test_saved_pose_round_trips(tmp_path, shared_data):
     back = type(seq).load(seq.save(tmp_path / "p.npz"))
     np.testing.assert_array_equal(back.keypoints, seq.keypoints)
     assert back.meta == seq.meta
+
+
+def test_video_with_two_dancers_tracks_the_chosen_one(tmp_path, shared_data):
+    import itertools
+
+    from xdancer.video.io import read_video, write_video
+
+    videos = shared_data / "videos"
+    left = read_video(videos / "animatex_dance_1.mp4")
+    right = read_video(videos / "animatex_dance_2.mp4")
+    frames = [
+        np.concatenate([a, b], axis=1)
+        for (_, a), (_, b) in itertools.islice(zip(left, right, strict=False), 10)
+    ]
+    path = write_video(frames, tmp_path / "pair.mp4", 24)
+    seq = detect_video(path, progress=False)
+    assert seq.meta["people_in_view"] == 2 and len(seq) == 10
+    x0, _, x1, _ = seq.meta["chosen_person"]["crop"]
+    seen = seq.keypoints[..., 2] > 0
+    xs = seq.keypoints[..., 0][seen]
+    assert (xs >= x0).all() and (xs < x1).all()  # every point on the chosen dancer's side
+    assert (seq.confidence[:, :18] >= SEEN).sum(axis=1).min() >= 8
