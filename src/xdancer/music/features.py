@@ -6,11 +6,12 @@ onset-peak one-hot (1), beat one-hot (1).
 
 Alignment convention (shared with the pose and video frames): frame i is centred on time i / fps,
 and a sound event at time t is marked on frame round(t * fps). A wave of N samples at ``sr`` gives
-T = ceil(N * fps / sr) frames. When fps divides the sample rate the spectral features are computed
-with hop = sr / fps (checked by exact division, so no rounding drift); otherwise they are computed
-on a 200 Hz grid and interpolated at the exact times i / fps. Onsets and beats are always found on
-the 200 Hz grid (5 ms) and then placed on the frame grid, which keeps them sub-frame accurate at
-any fps.
+T = ceil(N * fps / sr) frames. When fps divides the sample rate, MFCC and chroma are computed with
+hop = sr / fps (checked by exact division, so no rounding drift); otherwise on a 200 Hz grid and
+interpolated at the exact times i / fps. The onset envelope, onsets and beats are always computed
+on the 200 Hz grid (5 ms): beats and onset peaks are placed on frame round(t * fps), and the
+envelope column of frame i is the envelope's maximum over the times that round to frame i, so an
+onset's peak and its one-hot share a frame at any fps (fps up to 200).
 """
 
 from __future__ import annotations
@@ -244,16 +245,27 @@ def _fit_length(x: np.ndarray, t: int) -> np.ndarray:
     return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, t - x.shape[-1])], mode="edge")
 
 
+def _pool_to_frames(env: np.ndarray, rate: int, fps: Fraction, t: int) -> np.ndarray:
+    """(n,) samples at ``rate`` Hz -> (T,): the maximum over the samples whose time rounds to each frame."""
+    frames = np.floor(np.arange(env.size) * float(fps) / rate + 0.5).astype(np.int64)
+    keep = frames < t
+    out = np.full(t, -np.inf)
+    np.maximum.at(out, frames[keep], env[keep])
+    filled = np.isfinite(out)
+    if not filled.all():  # frames past the envelope's last sample
+        out[~filled] = np.interp(np.flatnonzero(~filled), np.flatnonzero(filled), out[filled])
+    return out.astype(np.float32)
+
+
 def _spectral(y: np.ndarray, sr: int, hop: int) -> np.ndarray:
-    """(22 + 11, n) rows: onset envelope, 20 MFCC, 12 CENS chroma at ``hop``."""
+    """(20 + 12, n) rows: 20 MFCC and 12 CENS chroma at ``hop``."""
     import librosa
 
-    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
     mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20, hop_length=hop)
     smooth = max(3, int(round(CENS_SMOOTH_SECONDS * sr / hop)))
     chroma = librosa.feature.chroma_cens(y=y, sr=sr, hop_length=hop, n_chroma=12, win_len_smooth=smooth)
-    n = min(env.shape[-1], mfcc.shape[-1], chroma.shape[-1])
-    return np.concatenate([env[None, :n], mfcc[:, :n], chroma[:, :n]], axis=0)
+    n = min(mfcc.shape[-1], chroma.shape[-1])
+    return np.concatenate([mfcc[:, :n], chroma[:, :n]], axis=0)
 
 
 def estimate_beats(y: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
@@ -285,7 +297,21 @@ def estimate_beats(y: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[float, np.ndar
         slope = float(np.polyfit(index, beats, 1)[0])
         if slope > 0 and abs(60.0 / slope - tempo) < 0.05 * tempo:
             tempo = 60.0 / slope
-    peaks = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=hop, units="time")
+    # librosa's defaults look only backwards (an online picker that fires on the rise); offline we can
+    # look 30 ms ahead too, which puts each onset on its envelope maximum.
+    w30, w100 = int(0.03 * ANALYSIS_RATE), int(0.1 * ANALYSIS_RATE)
+    peaks = librosa.onset.onset_detect(
+        onset_envelope=env,
+        sr=sr,
+        hop_length=hop,
+        units="time",
+        pre_max=w30,
+        post_max=w30 + 1,
+        pre_avg=w100,
+        post_avg=w100 + 1,
+        wait=w30,
+        delta=0.07,
+    )
     return tempo, beats, np.asarray(peaks, dtype=np.float64), env
 
 
@@ -320,6 +346,8 @@ def extract_features(wave: np.ndarray, sr: int = SAMPLE_RATE, fps: float = POSE_
     """EDGE's 35-d features of mono ``wave`` (N,) on the frame grid of ``fps``; (T, 35) with
     T = ceil(N * fps / sr). Raises InputError for audio shorter than 1 s or silent audio."""
     f = fps_fraction(fps)
+    if f > ANALYSIS_RATE:
+        raise InputError(f"music features go up to {ANALYSIS_RATE} fps, got {float(f):g}")
     wave = check_audio(wave, sr)
     t = num_frames(wave.size, sr, f)
     if sr != SAMPLE_RATE:
@@ -327,13 +355,13 @@ def extract_features(wave: np.ndarray, sr: int = SAMPLE_RATE, fps: float = POSE_
 
         wave = soxr.resample(wave, sr, SAMPLE_RATE).astype(np.float32)
     sr = SAMPLE_RATE
-    tempo, beats, peaks, _ = estimate_beats(wave, sr)
+    tempo, beats, peaks, fine_env = estimate_beats(wave, sr)
 
     frame_hop = Fraction(sr) / f
     if frame_hop.denominator == 1:
-        spec = _fit_length(_spectral(wave, sr, int(frame_hop)), t)  # (33, T)
+        spec = _fit_length(_spectral(wave, sr, int(frame_hop)), t)  # (32, T)
     else:
-        fine = _spectral(wave, sr, ANALYSIS_HOP)  # (33, n) on the 200 Hz grid
+        fine = _spectral(wave, sr, ANALYSIS_HOP)  # (32, n) on the 200 Hz grid
         fine_times = np.arange(fine.shape[1]) * ANALYSIS_HOP / sr
         frame_times = np.arange(t) / float(f)
         spec = np.stack([np.interp(frame_times, fine_times, row) for row in fine])
@@ -343,9 +371,9 @@ def extract_features(wave: np.ndarray, sr: int = SAMPLE_RATE, fps: float = POSE_
     onehots = np.zeros((2, t), np.float32)
     onehots[0, _events_to_frames(peaks, f, t)[0]] = 1.0
     onehots[1, beat_frames] = 1.0
-    features = np.concatenate([spec, onehots], axis=0).T.astype(np.float32)  # (T, 35)
+    env = _pool_to_frames(fine_env, ANALYSIS_RATE, f, t)
+    features = np.concatenate([env[None], spec, onehots], axis=0).T.astype(np.float32)  # (T, 35)
 
-    env = features[:, 0]
     seconds = wave.size / sr
     pulse = float(env[beat_frames].mean() / (env.mean() + 1e-8)) if beat_frames.size else 0.0
     global_context = np.concatenate(
@@ -376,14 +404,26 @@ def music_features(
     *,
     encoder: str = "librosa35",
     model_path: str | Path | None = None,
-) -> MusicFeatures:
+    progress: bool = False,
+    return_wave: bool = False,
+) -> MusicFeatures | tuple[MusicFeatures, np.ndarray]:
     """Load ``[offset, offset + duration)`` seconds of an audio (or video) file and extract its
-    features with the named encoder (see :mod:`xdancer.music.encoders`)."""
+    features with the named encoder (see :mod:`xdancer.music.encoders`).
+
+    Raises InputError for a missing, corrupt or non-audio file, silent or too-short audio, or a
+    whole track over the length limit. With ``return_wave`` also returns the mono 24 kHz samples.
+    """
+    from tqdm import tqdm
+
     from xdancer.music.encoders import get_encoder
     from xdancer.music.io import load_audio
 
     enc = get_encoder(encoder, model_path)
-    wave = load_audio(path, SAMPLE_RATE, offset=offset, duration=duration)
-    feats = enc.encode(wave, SAMPLE_RATE, fps)
+    with tqdm(total=2, desc="decoding audio", unit="step", disable=not progress, leave=False) as bar:
+        wave = load_audio(path, SAMPLE_RATE, offset=offset, duration=duration)
+        bar.update()
+        bar.set_description(f"analysing {len(wave) / SAMPLE_RATE:.0f} s of music")
+        feats = enc.encode(wave, SAMPLE_RATE, fps)
+        bar.update()
     feats.meta.update({"source": str(path), "offset": float(offset), "duration": len(wave) / SAMPLE_RATE})
-    return feats
+    return (feats, wave) if return_wave else feats
