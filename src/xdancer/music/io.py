@@ -98,6 +98,9 @@ def iter_audio(
                 container.seek(0)
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=sr)
         want = None if duration is None else int(round(duration * sr))
+        if want is None and stated is not None and "mp4" in container.format.name:
+            # The AAC decoder returns whole 1024-sample blocks; the mp4 states the exact length.
+            want = int(round((stated - offset) * sr))
         skip: int | None = None  # output samples still to drop before ``offset``
         produced = 0
         try:

@@ -133,9 +133,13 @@ class _AudioFeed:
                 wave = wave[None]
             if wave.ndim != 2 or wave.shape[0] not in (1, 2):
                 raise ValueError(f"audio wave must be (N,) or (C<=2, N), got {wave.shape}")
-            sr = int(sr)
-            start = int(round(offset * sr))
-            self._chunks: Iterator[np.ndarray] = iter([wave[:, start:]])
+            wave = wave[:, int(round(offset * int(sr))) :]
+            if int(sr) != MUX_SAMPLE_RATE:
+                import soxr
+
+                wave = soxr.resample(wave.T, int(sr), MUX_SAMPLE_RATE).T.astype(np.float32)
+            sr = MUX_SAMPLE_RATE
+            self._chunks: Iterator[np.ndarray] = iter([wave])
         else:
             sr = MUX_SAMPLE_RATE
             check_input_file(audio, "audio file")
@@ -227,6 +231,8 @@ class VideoWriter:
             raise InputError(f"audio offset must be >= 0 seconds, got {audio_offset}")
         if not 0 <= crf <= 51:
             raise ValueError(f"crf must be in [0, 51], got {crf}")
+        if audio is not None and not isinstance(audio, tuple):
+            check_input_file(audio, "audio file")
         self.fps = Fraction(fps).limit_denominator(1001)
         self.size = (w, h)
         self.audio = audio
@@ -254,8 +260,9 @@ class VideoWriter:
             self._audio = (
                 None if self.audio is None else _AudioFeed(self._container, self.audio, self.audio_offset)
             )
-        except BaseException:
-            self._stack.close()
+        except BaseException as e:
+            self._stack.__exit__(type(e), e, e.__traceback__)
+            self._stack = None
             raise
         return self
 
@@ -278,18 +285,26 @@ class VideoWriter:
         if self._audio is not None:
             self._audio.advance_to(self.n_frames / self.fps)
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type, exc, tb) -> bool:
         assert self._stack is not None
-        with self._stack:
-            if exc_type is None:
-                if self.n_frames == 0:
-                    raise ValueError(f"no frames were written to {self.path}")
-                for packet in self._video.encode(None):
-                    self._container.mux(packet)
-                if self._audio is not None:
-                    self._audio.advance_to(self.n_frames / self.fps)
-                    self._audio.flush()
-        self._stack = None
+        stack, self._stack = self._stack, None
+        if exc_type is not None:
+            # Closes the container and deletes the temporary file; the error propagates.
+            stack.__exit__(exc_type, exc, tb)
+            return False
+        try:
+            if self.n_frames == 0:
+                raise ValueError(f"no frames were written to {self.path}")
+            for packet in self._video.encode(None):
+                self._container.mux(packet)
+            if self._audio is not None:
+                self._audio.advance_to(self.n_frames / self.fps)
+                self._audio.flush()
+        except BaseException as e:
+            stack.__exit__(type(e), e, e.__traceback__)
+            raise
+        stack.__exit__(None, None, None)  # closes the container (moov written), renames into place
+        return False
 
     @property
     def duration(self) -> float:
