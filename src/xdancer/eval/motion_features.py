@@ -356,3 +356,18 @@ def foot_contacts(
     ground = maximum_filter1d(foot_y.max(axis=1), size=size, mode="nearest")
     contact = (ground[:, None] - foot_y) <= contact_tolerance * scale
     return contact, foot_x, scale
+
+
+def kinetic_energy_curve(
+    keypoints: np.ndarray, fps: float, conf_threshold: float = CONF_THRESHOLD
+) -> np.ndarray:
+    """Mean squared joint speed per frame step, in (torso lengths / s)^2: (T, J, 3) -> (T - 1,).
+
+    Over the 24 body and feet points, gaps filled as in :func:`fill_missing` (unseen points left out).
+    """
+    fps = _check_fps(fps)
+    xy, seen, _ = _normalised_positions(_keypoints(keypoints), MOTION_JOINTS, conf_threshold)
+    if not seen.any():
+        return np.zeros(len(xy) - 1)
+    speed2 = (np.diff(xy[:, seen], axis=0) ** 2).sum(-1) * fps**2  # (T-1, J_seen)
+    return speed2.mean(axis=1)
