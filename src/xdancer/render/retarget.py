@@ -1,0 +1,204 @@
+"""Retargeting: driving poses -> the photographed person's skeleton, frame by frame.
+
+The generated (or captured) poses keep their motion -- bone directions, foreshortening, the path of
+the pelvis, steps and jumps -- but take the person's own bone lengths and place in the photo:
+
+- bone lengths: each bone keeps the person's length, times the driving bone's foreshortening
+  (its length in this frame over its typical length in the whole sequence, clipped), so a limb
+  that points at the camera still shortens;
+- scale: driving translations are scaled by the median ratio of the person's bone lengths to the
+  driving skeleton's, so a short person stays short and moves proportionally less;
+- ground: the lowest foot point is put on the photo's ground line whenever the driving dancer's
+  lowest foot is on theirs (the sequence's 95th percentile of lowest-foot height); when the dancer
+  jumps, the person rises by the same scaled height;
+- confidence: a bone whose driving keypoints are unsure keeps its previous angle relative to its
+  parent bone (at first: the photo's own), so missing hands or feet hold still instead of flying off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from xdancer.render.rig import BONE_INDEX, BONES, END_BONE_EXTENT, J, rig_joints
+
+STRUCTURAL = ("torso", "right_clavicle", "left_clavicle", "right_upper_arm", "left_upper_arm",
+              "right_forearm", "left_forearm", "right_pelvis", "left_pelvis", "right_thigh",
+              "left_thigh", "right_shin", "left_shin")  # fmt: skip
+FOOT_JOINTS = (J["right_ankle"], J["right_toe"], J["left_ankle"], J["left_toe"])
+HEAD_LIMIT = np.deg2rad(45.0)  # the head turns at most this far from the neck's direction
+
+
+def wrap(a: np.ndarray | float) -> np.ndarray | float:
+    """Angle(s) wrapped to (-pi, pi]."""
+    return (np.asarray(a) + np.pi) % (2 * np.pi) - np.pi
+
+
+def _angle(v: np.ndarray) -> float:
+    return float(np.arctan2(v[1], v[0]))
+
+
+def eye_angle(joints_kps: np.ndarray, threshold: float) -> float | None:
+    """Angle of the right-eye -> left-eye line (ears as a fallback) of one (134, 3) pose, or None."""
+    from xdancer.pose.skeleton import kp
+
+    for a, b in (("right_eye", "left_eye"), ("right_ear", "left_ear")):
+        pa, pb = joints_kps[kp(a)], joints_kps[kp(b)]
+        if pa[2] >= threshold and pb[2] >= threshold and np.hypot(*(pb[:2] - pa[:2])) > 1e-3:
+            return _angle(pb[:2] - pa[:2])
+    return None
+
+
+def complete_reference(joints: np.ndarray, threshold: float) -> np.ndarray:
+    """Fill missing hand and toe joints of the photo's rig by extending their parent bone."""
+    joints = joints.copy()
+    for name, extent in END_BONE_EXTENT.items():
+        bone = BONES[BONE_INDEX[name]]
+        parent = BONES[bone.parent_bone]
+        if joints[bone.child_joint, 2] < threshold and min(joints[parent.parent_joint, 2], joints[parent.child_joint, 2]) >= threshold:
+            d = joints[parent.child_joint, :2] - joints[parent.parent_joint, :2]
+            joints[bone.child_joint, :2] = joints[bone.parent_joint, :2] + extent * d
+            joints[bone.child_joint, 2] = joints[parent.child_joint, 2]
+    return joints
+
+
+@dataclass
+class RetargetedFrame:
+    joints: np.ndarray  # (J, 2) rig joints in output pixels
+    rotation: np.ndarray  # (B,) rotation of each bone from the photo, radians
+    stretch: np.ndarray  # (B,) length of each bone over its length in the photo
+    facing_away: bool  # the driving dancer shows their back (shoulders swapped left-right)
+
+
+class Retargeter:
+    """Maps a driving sequence (T, 134, 3) onto a reference rig (J, 3), one frame at a time."""
+
+    def __init__(self, reference_kps: np.ndarray, driving_kps: np.ndarray, *, threshold: float = 0.3,
+                 min_stretch: float = 0.5) -> None:  # fmt: skip
+        self.threshold = threshold
+        self.min_stretch = min_stretch
+        ref = complete_reference(rig_joints(reference_kps, threshold), threshold)
+        self.ref = ref
+        self.ref_kps = np.asarray(reference_kps, dtype=np.float64)
+        self.drive_kps = np.asarray(driving_kps, dtype=np.float64)
+        self.drive = rig_joints(self.drive_kps, threshold)  # (T, J, 3)
+        ok = ref[:, 2] >= threshold
+        pj = np.array([b.parent_joint for b in BONES])
+        cj = np.array([b.child_joint for b in BONES])
+        self.active = ok[pj] & ok[cj]  # bones present in the photo
+        self.ref_vec = ref[cj, :2] - ref[pj, :2]
+        self.ref_len = np.linalg.norm(self.ref_vec, axis=1)
+        self.ref_angle = np.arctan2(self.ref_vec[:, 1], self.ref_vec[:, 0])
+        self.ref_head = eye_angle(self.ref_kps, threshold)
+
+        # Driving bones: per-frame validity, length and its typical value over the sequence.
+        dv = self.drive[:, cj, :2] - self.drive[:, pj, :2]  # (T, B, 2)
+        self.drive_len = np.linalg.norm(dv, axis=-1)
+        self.drive_ok = (np.minimum(self.drive[:, pj, 2], self.drive[:, cj, 2]) >= threshold) & (self.drive_len > 1e-3)
+        self.nominal = np.array([
+            np.percentile(self.drive_len[self.drive_ok[:, b], b], 90) if self.drive_ok[:, b].any() else np.nan
+            for b in range(len(BONES))
+        ])  # fmt: skip
+        ratios = [self.ref_len[BONE_INDEX[n]] / self.nominal[BONE_INDEX[n]] for n in STRUCTURAL
+                  if self.active[BONE_INDEX[n]] and np.isfinite(self.nominal[BONE_INDEX[n]])]  # fmt: skip
+        self.scale = float(np.median(ratios)) if ratios else 1.0
+
+        # Placement anchors: the driving pelvis path and ground line.
+        pelvis_ok = self.drive[:, J["pelvis"], 2] >= threshold
+        self.drive_center = self.drive[pelvis_ok, J["pelvis"], :2].mean(0) if pelvis_ok.any() else None
+        self.drive_low = self._lowest_drive_foot()  # (T,) NaN where no foot is seen
+        ref_feet = [j for j in FOOT_JOINTS if ref[j, 2] >= threshold]
+        has_ground = bool(ref_feet) and np.isfinite(self.drive_low).any()
+        self.ref_ground = float(ref[ref_feet, 1].max()) if has_ground else None
+        self.drive_ground = float(np.nanpercentile(self.drive_low, 95)) if has_ground else None
+        self.ref_shoulder_sign = np.sign(ref[J["left_shoulder"], 0] - ref[J["right_shoulder"], 0]) or 1.0
+
+        # State held across frames (the fallback for unsure keypoints).
+        self.rel_angle = self._reference_relative_angles()
+        self.stretch = np.ones(len(BONES))
+        self.head_rel = 0.0
+        self.root = ref[J["pelvis"], :2].copy()
+
+    def _lowest_drive_foot(self) -> np.ndarray:
+        from xdancer.pose.skeleton import FEET, kp
+
+        idx = [kp("right_ankle"), kp("left_ankle")] + list(range(FEET.start, FEET.stop))
+        pts = self.drive_kps[:, idx, :]
+        y = np.where(pts[..., 2] >= self.threshold, pts[..., 1], -np.inf).max(axis=1)
+        return np.where(np.isfinite(y), y, np.nan)
+
+    def _reference_relative_angles(self) -> np.ndarray:
+        rel = self.ref_angle.copy()
+        for i, b in enumerate(BONES):
+            if b.parent_bone is not None:
+                rel[i] = wrap(self.ref_angle[i] - self.ref_angle[b.parent_bone])
+        return rel
+
+    def __len__(self) -> int:
+        return len(self.drive)
+
+    def frame(self, t: int) -> RetargetedFrame:
+        """Retarget driving frame ``t``; call in order (held angles carry over between calls)."""
+        drive = self.drive[t]
+        nb = len(BONES)
+        angle = np.zeros(nb)
+        length = np.zeros(nb)
+        joints = np.zeros((len(self.ref), 2))
+        # 1. Forward kinematics from a pelvis at the origin, with the person's bone lengths.
+        for i, b in enumerate(BONES):
+            parent_angle = angle[b.parent_bone] if b.parent_bone is not None else 0.0
+            if self.drive_ok[t, i]:
+                d = drive[b.child_joint, :2] - drive[b.parent_joint, :2]
+                self.rel_angle[i] = wrap(_angle(d) - parent_angle)
+                if np.isfinite(self.nominal[i]):
+                    self.stretch[i] = np.clip(self.drive_len[t, i] / self.nominal[i], self.min_stretch, 1.0)
+            angle[i] = parent_angle + self.rel_angle[i]
+            base = self.ref_len[i] if self.active[i] else self.scale * np.nan_to_num(self.nominal[i])
+            length[i] = base * self.stretch[i]
+            joints[b.child_joint] = joints[b.parent_joint] + length[i] * np.array([np.cos(angle[i]), np.sin(angle[i])])
+        # 2. Head: the eye line's rotation, held relative to the neck when the eyes are not seen.
+        neck_turn = wrap(angle[BONE_INDEX["neck"]] - self.ref_angle[BONE_INDEX["neck"]])
+        drive_head = eye_angle(self.drive_kps[t], self.threshold)
+        if drive_head is not None and self.ref_head is not None:
+            self.head_rel = float(np.clip(wrap(drive_head - self.ref_head - neck_turn), -HEAD_LIMIT, HEAD_LIMIT))
+        head_turn = neck_turn + self.head_rel
+        # 3. Place the pelvis: scaled driving path horizontally, the ground line vertically.
+        if drive[J["pelvis"], 2] >= self.threshold and self.drive_center is not None:
+            offset = self.scale * (drive[J["pelvis"], :2] - self.drive_center)
+            self.root = self.ref[J["pelvis"], :2] + offset
+            if self.ref_ground is not None and np.isfinite(self.drive_low[t]):
+                lift = self.scale * max(0.0, self.drive_ground - self.drive_low[t])
+                feet = [j for j in FOOT_JOINTS if self.ref[j, 2] >= self.threshold]
+                self.root[1] = self.ref_ground - lift - joints[feet, 1].max()
+        joints += self.root
+        rotation = wrap(angle - self.ref_angle)
+        rotation[BONE_INDEX["head"]] = head_turn
+        stretch = np.where(self.ref_len > 1e-6, length / np.maximum(self.ref_len, 1e-6), 1.0)
+        stretch[BONE_INDEX["head"]] = 1.0
+        shoulders = drive[[J["right_shoulder"], J["left_shoulder"]]]
+        width = self.nominal[BONE_INDEX["right_clavicle"]] + self.nominal[BONE_INDEX["left_clavicle"]]
+        facing_away = bool(
+            shoulders[:, 2].min() >= self.threshold
+            and np.isfinite(width)
+            and self.ref_shoulder_sign * (shoulders[1, 0] - shoulders[0, 0]) < -0.25 * width
+        )
+        return RetargetedFrame(joints, rotation, stretch, facing_away)
+
+
+def bone_affines(ref_joints: np.ndarray, frame: RetargetedFrame) -> np.ndarray:
+    """(B, 2, 3) affine map of each bone, photo -> frame: rotate about the bone's parent joint, stretch
+    along the bone (foreshortening), and move the parent joint to its new place."""
+    out = np.zeros((len(BONES), 2, 3))
+    for i, b in enumerate(BONES):
+        p0 = ref_joints[b.parent_joint, :2]
+        q0 = frame.joints[b.parent_joint]
+        v = ref_joints[b.child_joint, :2] - p0
+        n = np.linalg.norm(v)
+        u = v / n if n > 1e-6 else np.array([1.0, 0.0])
+        stretch = np.eye(2) + (frame.stretch[i] - 1.0) * np.outer(u, u)
+        c, s = np.cos(frame.rotation[i]), np.sin(frame.rotation[i])
+        m = np.array([[c, -s], [s, c]]) @ stretch
+        out[i, :, :2] = m
+        out[i, :, 2] = q0 - m @ p0
+    return out

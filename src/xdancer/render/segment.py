@@ -1,0 +1,110 @@
+"""Person mask for the reference photo: MediaPipe Selfie Segmentation, refined at the edges.
+
+1. MediaPipe Selfie Segmentation (the general model bundled in ``mediapipe==0.10.21``) gives a soft
+   person probability at 256 x 256; it is resized to the photo.
+2. Only the person that the pose belongs to is kept: connected components of the thresholded mask
+   that contain none of the confident body keypoints (other people, posters, statues) are dropped.
+3. The edges are refined with a guided filter (He et al., "Guided Image Filtering", ECCV 2010; the
+   opencv-contrib ximgproc implementation) steered by the photo, so the soft alpha follows real
+   colour edges (hair, sleeves) instead of the network's blurry upsampled boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from xdancer.errors import InputError
+
+
+@dataclass
+class SegmentConfig:
+    """threshold: probability above which a pixel belongs to the person (hard mask).
+    guided_radius: guided-filter radius as a fraction of the image height.
+    guided_eps: guided-filter regularisation (on [0, 1] intensities; smaller = sharper edges).
+    keypoint_confidence: body keypoints above this confidence select the person's components.
+    min_area: a mask smaller than this fraction of the image means "no person".
+    """
+
+    threshold: float = 0.5
+    guided_radius: float = 0.004
+    guided_eps: float = 1e-3
+    keypoint_confidence: float = 0.3
+    min_area: float = 0.005
+
+    def __post_init__(self) -> None:
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"threshold must lie in (0, 1), got {self.threshold}")
+        if not 0 <= self.guided_radius < 0.1:
+            raise ValueError(f"guided_radius must lie in [0, 0.1), got {self.guided_radius}")
+        if self.guided_eps <= 0:
+            raise ValueError(f"guided_eps must be positive, got {self.guided_eps}")
+        if not 0 < self.min_area < 1:
+            raise ValueError(f"min_area must lie in (0, 1), got {self.min_area}")
+
+
+def selfie_probability(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W) float32 person probability from MediaPipe Selfie Segmentation."""
+    import mediapipe as mp
+
+    # model_selection=0 is the general (256 x 256) model; it handles full-body portrait photos better
+    # than the landscape model.
+    with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
+        result = seg.process(np.ascontiguousarray(rgb))
+    prob = result.segmentation_mask
+    if prob is None:
+        raise InputError("person segmentation failed on the photo")
+    return np.clip(prob.astype(np.float32), 0.0, 1.0)
+
+
+def keep_person_components(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Keep the connected components of a binary (H, W) mask that contain any of ``points`` (N, 2).
+
+    A point inside no component selects the component nearest to it, so a keypoint that lies a few
+    pixels outside the silhouette (a wrist on the boundary) still counts.
+    """
+    n, labels, _, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return np.zeros_like(mask, dtype=bool)
+    h, w = mask.shape
+    keep = set()
+    for x, y in np.round(points).astype(int):
+        if 0 <= x < w and 0 <= y < h and labels[y, x] > 0:
+            keep.add(int(labels[y, x]))
+    if not keep and len(points):
+        ys, xs = np.nonzero(labels)
+        cx, cy = points.mean(axis=0)
+        nearest = np.argmin((xs - cx) ** 2 + (ys - cy) ** 2)
+        keep.add(int(labels[ys[nearest], xs[nearest]]))
+    return np.isin(labels, sorted(keep))
+
+
+def segment_person(
+    rgb: np.ndarray, body_points: np.ndarray | None = None, config: SegmentConfig | None = None
+) -> np.ndarray:
+    """Soft alpha (H, W) float32 in [0, 1] of the person in ``rgb`` (H, W, 3) uint8.
+
+    body_points: (N, 2) confident keypoints of the person to keep (pixels); None keeps every component.
+    Raises InputError when no person is found.
+    """
+    cfg = config or SegmentConfig()
+    h, w = rgb.shape[:2]
+    prob = selfie_probability(rgb)
+    hard = prob > cfg.threshold
+    if body_points is not None and len(body_points):
+        hard = keep_person_components(hard, np.asarray(body_points, dtype=np.float32))
+    if hard.mean() < cfg.min_area:
+        raise InputError(
+            "no person found in the photo (the person mask is empty); use a photo with one person, "
+            "visible from head to at least the hips"
+        )
+    # The network's 0.5 contour is tight on the test photos but stair-stepped (256 x 256 input);
+    # a small guided filter steered by the photo anti-aliases it along real colour edges. Wider
+    # filters or a soft network band produce a halo of background that then moves with the person.
+    radius = max(1, int(round(cfg.guided_radius * h)))
+    guide = rgb.astype(np.float32) / 255.0
+    alpha = cv2.ximgproc.guidedFilter(guide, hard.astype(np.float32), radius, cfg.guided_eps)
+    band = cv2.dilate(hard.astype(np.uint8), np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)) > 0
+    return (np.clip(alpha, 0.0, 1.0) * band).astype(np.float32)

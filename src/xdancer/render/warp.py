@@ -1,0 +1,248 @@
+"""WarpRenderer: animate the photo itself by skeleton-driven mesh deformation (the default renderer).
+
+The classic AnimatedDrawings recipe (segment, triangulate, rig, deform; Smith et al., "A Method for
+Animating Children's Drawings of the Human Figure", ACM TOG 2023) made for photos of real people:
+
+1. set-up, once per photo (:meth:`WarpRenderer.prepare`): resize to the output size, segment the
+   person (segment.py), fill the background where they stood (inpaint.py), mesh the silhouette
+   (mesh.py), bind the mesh to the skeleton (rig.py) and, for ARAP, factorise its solver (arap.py);
+2. per frame: retarget the driving pose to the person (retarget.py), move the mesh (linear blend
+   skinning of per-bone rigid maps, or ARAP with handles on the bones), order the body-part layers
+   for this frame, and texture the moved mesh from the photo over the background plate (raster.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from xdancer.errors import InputError
+from xdancer.pose.sequence import PoseSequence
+from xdancer.render.arap import ARAPDeformer
+from xdancer.render.base import DEFAULT_HEIGHT, output_size_for
+from xdancer.render.inpaint import METHODS, background_plate
+from xdancer.render.mesh import Mesh, build_mesh
+from xdancer.render.raster import backward_affines, composite, dense_map, rasterize_ids
+from xdancer.render.retarget import RetargetedFrame, Retargeter, bone_affines
+from xdancer.render.rig import (
+    BONE_INDEX, BONES, PARTS, J, bone_segments, geodesic_bone_distance, rig_joints, skin_weights, triangle_parts,
+)  # fmt: skip
+from xdancer.render.segment import SegmentConfig, segment_person
+
+# Back-to-front layer orders. Facing the camera, arms are in front of the torso and the torso (the
+# shirt, the skirt) over the tops of the legs; with the back to the camera the arms go behind.
+FRONT_ORDER = ("right_leg", "left_leg", "torso", "right_arm", "left_arm")
+BACK_ORDER = ("right_arm", "left_arm", "right_leg", "left_leg", "torso")
+
+
+@dataclass
+class WarpRendererConfig:
+    """deformation: "lbs" (linear blend skinning of the bones' rigid maps) or "arap" (Igarashi et al.
+        2005, handles on the bones). LBS is the default: as good on the test photos, faster
+        (docs/render.md).
+    mesh_spacing: distance between mesh vertices, as a fraction of the output height.
+    blend: width of the weight blend at joints, as a fraction of the output height.
+    keypoint_threshold: keypoints below this confidence are treated as unseen.
+    min_stretch: shortest a bone may get through foreshortening, as a fraction of its photo length.
+    inpaint_method / inpaint_height: how and at what working height the background plate is filled.
+    mask_threshold: person alpha above which a pixel is meshed.
+    arap_weight: weight of the ARAP handle constraints.
+    torso_core: distance (fraction of the height) at which the inside of the shoulder-hip
+        quadrilateral counts as touching the torso bone; limbs closer than this to their own bone
+        stay limbs even where they cross the torso.
+    tear: a triangle whose edge grows beyond this factor is not drawn (the mesh tears there).
+    """
+
+    deformation: str = "lbs"
+    mesh_spacing: float = 0.025
+    blend: float = 0.04
+    keypoint_threshold: float = 0.3
+    min_stretch: float = 0.5
+    inpaint_method: str = "telea"
+    inpaint_height: int = 256
+    mask_threshold: float = 0.5
+    arap_weight: float = 1000.0
+    torso_core: float = 0.03
+    tear: float = 3.0
+    segment: SegmentConfig | None = None
+
+    def __post_init__(self) -> None:
+        if self.tear <= 1:
+            raise ValueError(f"tear must be above 1, got {self.tear}")
+        if self.deformation not in ("lbs", "arap"):
+            raise ValueError(f"deformation must be 'lbs' or 'arap', got {self.deformation!r}")
+        if not 0.005 <= self.mesh_spacing <= 0.2:
+            raise ValueError(f"mesh_spacing must lie in [0.005, 0.2], got {self.mesh_spacing}")
+        if not 0 < self.blend <= 0.5:
+            raise ValueError(f"blend must lie in (0, 0.5], got {self.blend}")
+        if not 0 <= self.keypoint_threshold < 1:
+            raise ValueError(f"keypoint_threshold must lie in [0, 1), got {self.keypoint_threshold}")
+        if not 0 < self.min_stretch <= 1:
+            raise ValueError(f"min_stretch must lie in (0, 1], got {self.min_stretch}")
+        if self.inpaint_method not in METHODS:
+            raise ValueError(f"inpaint_method must be one of {METHODS}, got {self.inpaint_method!r}")
+        if self.inpaint_height < 32:
+            raise ValueError(f"inpaint_height must be at least 32, got {self.inpaint_height}")
+        if not 0 < self.mask_threshold < 1:
+            raise ValueError(f"mask_threshold must lie in (0, 1), got {self.mask_threshold}")
+        if self.segment is None:
+            self.segment = SegmentConfig()
+
+
+@dataclass
+class PreparedPhoto:
+    """Everything the per-frame loop needs about one photo, at the output size."""
+
+    size: tuple[int, int]  # (W, H)
+    rgba: np.ndarray  # (H, W, 4) uint8 premultiplied photo + person alpha
+    background: np.ndarray  # (H, W, 3) uint8 plate with the person removed
+    alpha: np.ndarray  # (H, W) float32 person alpha
+    reference_kps: np.ndarray  # (134, 3) photo keypoints in output pixels
+    mesh: Mesh
+    weights: np.ndarray  # (V, B) bone weights
+    parts: np.ndarray  # (F,) part index of each triangle
+    arap: ARAPDeformer | None
+    handle_bones: np.ndarray  # (H,) bone of each ARAP handle
+    handles: np.ndarray  # (H, 2) ARAP handle rest positions
+    rest_edges: np.ndarray  # (F, 3) triangle edge lengths in the photo
+
+
+class WarpRenderer:
+    """Mesh-warping renderer; implements :class:`xdancer.render.base.Renderer`."""
+
+    def __init__(self, config: WarpRendererConfig | None = None) -> None:
+        self.config = config or WarpRendererConfig()
+
+    def output_size(self, reference_image: np.ndarray | tuple[int, int], height: int = DEFAULT_HEIGHT) -> tuple[int, int]:
+        if isinstance(reference_image, np.ndarray):
+            return output_size_for((reference_image.shape[1], reference_image.shape[0]), height)
+        return output_size_for(reference_image, height)
+
+    # --- 1. One-time set-up per photo -------------------------------------------------------------
+
+    def prepare(self, reference_image: np.ndarray, reference_pose: PoseSequence, *, height: int = DEFAULT_HEIGHT) -> PreparedPhoto:
+        cfg = self.config
+        image = np.asarray(reference_image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise InputError(f"the reference image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
+        if len(reference_pose) < 1:
+            raise InputError("the reference pose is empty")
+        w_out, h_out = self.output_size(image, height=height)
+        sx, sy = w_out / image.shape[1], h_out / image.shape[0]
+        kps = reference_pose.keypoints[0].astype(np.float64).copy()
+        pw, ph = reference_pose.frame_size
+        kps[:, 0] *= w_out / pw
+        kps[:, 1] *= h_out / ph
+        photo = cv2.resize(image, (w_out, h_out), interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_LINEAR)
+
+        joints = rig_joints(kps, cfg.keypoint_threshold)
+        needed = ("neck", "pelvis", "right_shoulder", "left_shoulder")
+        missing = [n for n in needed if joints[J[n], 2] < cfg.keypoint_threshold]
+        if missing:
+            raise InputError(
+                f"the photo's pose lacks {', '.join(missing)}; use a photo that shows the person from the "
+                "head to at least the hips"
+            )
+        body = kps[:18][kps[:18, 2] >= cfg.keypoint_threshold, :2]
+        alpha = segment_person(photo, body, cfg.segment)
+        background = background_plate(photo, alpha, cfg.inpaint_method, cfg.inpaint_height)
+        rgba = np.dstack([photo.astype(np.float32) * alpha[..., None], alpha * 255.0]).round().astype(np.uint8)
+
+        # Mesh a slightly grown silhouette so the mesh edge lies outside the soft alpha edge.
+        spacing = max(2.0, cfg.mesh_spacing * h_out)
+        grow = max(1, int(round(spacing / 3)))
+        mask = (alpha > cfg.mask_threshold).astype(np.uint8)
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+        mesh = build_mesh(mask, spacing)
+
+        retarget = Retargeter(kps, kps[None], threshold=cfg.keypoint_threshold)
+        segments = bone_segments(retarget.ref)
+        ref = retarget.ref
+        torso_quad = ref[[J["right_shoulder"], J["left_shoulder"], J["left_hip"], J["right_hip"]], :2]
+        core = cfg.torso_core * h_out
+        regions = {BONE_INDEX["torso"]: (torso_quad, core)}
+        hip_half = 0.5 * (ref[J["left_hip"], :2] - ref[J["right_hip"], :2])
+        for side in ("right", "left"):
+            hip, knee = ref[J[f"{side}_hip"], :2], ref[J[f"{side}_knee"], :2]
+            if retarget.active[BONE_INDEX[f"{side}_thigh"]]:
+                # The upper leg (trousers, shorts) is as wide as half the hips.
+                regions[BONE_INDEX[f"{side}_thigh"]] = (np.array([hip - hip_half, hip + hip_half, knee + 0.6 * hip_half, knee - 0.6 * hip_half]), core)
+        distance = geodesic_bone_distance(mesh, segments, retarget.active, 1.5 * spacing, regions)
+        weights = skin_weights(distance, cfg.blend * h_out)
+        parts = triangle_parts(mesh, weights)
+
+        arap, handle_bones, handles = None, np.zeros(0, dtype=np.int64), np.zeros((0, 2))
+        if cfg.deformation == "arap":
+            hb, hp = [], []
+            for b in np.flatnonzero(retarget.active):
+                for t in (0.2, 0.8):
+                    hb.append(b)
+                    hp.append(segments[b, 0] + t * (segments[b, 1] - segments[b, 0]))
+            handle_bones, handles = np.asarray(hb), np.asarray(hp)
+            arap = ARAPDeformer(mesh, handles, cfg.arap_weight)
+        tri = mesh.triangles
+        rest_edges = np.linalg.norm(mesh.vertices[tri] - mesh.vertices[np.roll(tri, 1, axis=1)], axis=2)
+        return PreparedPhoto((w_out, h_out), rgba, background, alpha, kps, mesh, weights, parts, arap,
+                             handle_bones, handles, rest_edges)  # fmt: skip
+
+    # --- 2. Per frame --------------------------------------------------------------------------------
+
+    def deform(self, prep: PreparedPhoto, ref_joints: np.ndarray, frame: RetargetedFrame) -> np.ndarray:
+        """(V, 2) mesh vertices for one retargeted frame."""
+        affines = bone_affines(ref_joints, frame)  # (B, 2, 3)
+        v = prep.mesh.vertices
+        if prep.arap is not None:
+            a = affines[prep.handle_bones]  # (H, 2, 3)
+            targets = np.einsum("hij,hj->hi", a[:, :, :2], prep.handles) + a[:, :, 2]
+            return prep.arap.solve(targets)
+        moved = np.einsum("bij,vj->vbi", affines[:, :, :2], v) + affines[:, :, 2]  # (V, B, 2)
+        return np.einsum("vb,vbi->vi", prep.weights, moved)
+
+    def draw_order(self, prep: PreparedPhoto, frame: RetargetedFrame) -> np.ndarray:
+        """Triangle ids, back to front, for this frame's layer order."""
+        order = BACK_ORDER if frame.facing_away else FRONT_ORDER
+        return np.concatenate([np.flatnonzero(prep.parts == PARTS.index(p)) for p in order])
+
+    def render_frame(self, prep: PreparedPhoto, ref_joints: np.ndarray, frame: RetargetedFrame,
+                     out: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+        w, h = prep.size
+        verts = self.deform(prep, ref_joints, frame)
+        affines, ok = backward_affines(prep.mesh.vertices, verts, prep.mesh.triangles)
+        # Triangles that join parts which merely touch in the photo (a hand resting on a hip) tear
+        # apart instead of smearing the photo across the gap.
+        tri = prep.mesh.triangles
+        edge = np.linalg.norm(verts[tri] - verts[np.roll(tri, 1, axis=1)], axis=2)  # (F, 3)
+        ok &= (edge <= self.config.tear * prep.rest_edges).all(axis=1)
+        order = self.draw_order(prep, frame)
+        order = order[ok[order]]
+        lo = np.clip(np.floor(verts.min(axis=0)).astype(int), 0, [w, h])
+        hi = np.clip(np.ceil(verts.max(axis=0)).astype(int) + 1, 0, [w, h])
+        out = np.empty((h, w, 3), dtype=np.uint8) if out is None else out
+        if (hi <= lo).any():  # the whole person left the frame
+            np.copyto(out, prep.background)
+            return out
+        box = (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
+        ids = rasterize_ids(verts, prep.mesh.triangles, order, box)
+        map_x, map_y = dense_map(ids, affines, box)
+        return composite(prep.background, prep.rgba, map_x, map_y, box, out)
+
+    def render(self, reference_image: np.ndarray, reference_pose: PoseSequence, poses: PoseSequence, *,
+               height: int = DEFAULT_HEIGHT) -> Iterator[np.ndarray]:  # fmt: skip
+        """Yield one (H, W, 3) uint8 frame per driving pose (see :class:`~xdancer.render.base.Renderer`)."""
+        prep = self.prepare(reference_image, reference_pose, height=height)
+        yield from self.frames(prep, poses)
+
+    def frames(self, prep: PreparedPhoto, poses: PoseSequence) -> Iterator[np.ndarray]:
+        """Frames for a prepared photo (reuse one set-up for several pose sequences)."""
+        if len(poses) == 0:
+            raise InputError("the pose sequence has no frames")
+        retarget = Retargeter(prep.reference_kps, poses.keypoints, threshold=self.config.keypoint_threshold,
+                              min_stretch=self.config.min_stretch)  # fmt: skip
+        for t in range(len(retarget)):
+            yield self.render_frame(prep, retarget.ref, retarget.frame(t))
+
+
+__all__ = ["WarpRenderer", "WarpRendererConfig", "PreparedPhoto", "BONES"]
