@@ -27,6 +27,7 @@ MIN_FACE_WIDTH_RATIO = 1 / 3  # of the largest face
 MIN_REGION_RATIO = 0.2  # of the largest region's area
 MIN_REGION_FRACTION = 0.01  # of the picture
 MASK_THRESHOLD = 0.5
+ANALYSIS_SIDE = 640  # px, longest side of the picture the two models are given
 # A person's body box from their face box: bodies span about 7.5 face heights below the top of
 # the face and about 2.5 face heights to each side of its centre (arms out).
 BODY_FROM_FACE = (2.5, 0.5, 8.0)  # (half width, above, below) in face heights
@@ -77,15 +78,27 @@ class PeopleFinder:
 
     def find(self, rgb: np.ndarray) -> tuple[list[PersonBox], np.ndarray]:
         """People in ``rgb`` (H, W, 3) uint8, best first, and the (H, W) int region labels (0 = none)."""
+        import cv2
+
         h, w = rgb.shape[:2]
-        faces = self._face_boxes(rgb)
-        regions, labels = self._region_boxes(rgb)
+        # Both models look at a 256 px (or smaller) version anyway; shrinking first saves the
+        # copies of a full-size photo. Boxes and labels are scaled back to the photo's pixels.
+        s = min(1.0, ANALYSIS_SIDE / max(h, w))
+        small = (
+            rgb if s == 1.0 else cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+        )
+        faces = self._face_boxes(small)
+        regions, labels = self._region_boxes(small)
         # Faces inside one region belong to it; when faces outnumber regions (people touching or
         # a missed region), build the people from the faces instead.
-        people = regions if len(regions) >= len(faces) else [_body_from_face(f, w, h) for f in faces]
+        sh, sw = small.shape[:2]
+        people = regions if len(regions) >= len(faces) else [_body_from_face(f, sw, sh) for f in faces]
         for p in people:
+            p.x0, p.x1, p.y0, p.y1 = p.x0 * w / sw, p.x1 * w / sw, p.y0 * h / sh, p.y1 * h / sh
             p.score = _choice_score(p, w, h)
         people.sort(key=lambda p: p.score, reverse=True)
+        if s != 1.0:
+            labels = cv2.resize(labels.astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST)
         return people, labels
 
     def _face_boxes(self, rgb: np.ndarray) -> list[PersonBox]:
