@@ -206,8 +206,9 @@ class WarpRenderer:
         order = BACK_ORDER if frame.facing_away else FRONT_ORDER
         return np.concatenate([np.flatnonzero(prep.parts == PARTS.index(p)) for p in order])
 
-    def render_frame(self, prep: PreparedPhoto, ref_joints: np.ndarray, frame: RetargetedFrame,
-                     out: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    def backward_map(self, prep: PreparedPhoto, ref_joints: np.ndarray, frame: RetargetedFrame):
+        """Box (x0, y0, x1, y1) of the moved person and the (map_x, map_y) photo coordinates of every
+        pixel in it (-1 where no triangle lands); None when the person is entirely out of frame."""
         w, h = prep.size
         verts = self.deform(prep, ref_joints, frame)
         affines, ok = backward_affines(prep.mesh.vertices, verts, prep.mesh.triangles)
@@ -220,14 +221,34 @@ class WarpRenderer:
         order = order[ok[order]]
         lo = np.clip(np.floor(verts.min(axis=0)).astype(int), 0, [w, h])
         hi = np.clip(np.ceil(verts.max(axis=0)).astype(int) + 1, 0, [w, h])
+        if (hi <= lo).any():
+            return None
+        box = (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
+        ids = rasterize_ids(verts, tri, order, box)
+        return box, *dense_map(ids, affines, box)
+
+    def render_frame(self, prep: PreparedPhoto, ref_joints: np.ndarray, frame: RetargetedFrame,
+                     out: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+        """One (H, W, 3) uint8 frame: the moved person over the background plate."""
+        w, h = prep.size
         out = np.empty((h, w, 3), dtype=np.uint8) if out is None else out
-        if (hi <= lo).any():  # the whole person left the frame
+        mapped = self.backward_map(prep, ref_joints, frame)
+        if mapped is None:  # the whole person left the frame
             np.copyto(out, prep.background)
             return out
-        box = (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
-        ids = rasterize_ids(verts, prep.mesh.triangles, order, box)
-        map_x, map_y = dense_map(ids, affines, box)
+        box, map_x, map_y = mapped
         return composite(prep.background, prep.rgba, map_x, map_y, box, out)
+
+    def coverage(self, prep: PreparedPhoto, ref_joints: np.ndarray, frame: RetargetedFrame) -> np.ndarray:
+        """(H, W) float32 alpha of the moved person in one frame (what :meth:`render_frame` lays over
+        the plate); used to check frames for holes."""
+        w, h = prep.size
+        alpha = np.zeros((h, w), dtype=np.float32)
+        mapped = self.backward_map(prep, ref_joints, frame)
+        if mapped is not None:
+            (x0, y0, x1, y1), map_x, map_y = mapped
+            alpha[y0:y1, x0:x1] = cv2.remap(prep.alpha, map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
+        return alpha
 
     def render(self, reference_image: np.ndarray, reference_pose: PoseSequence, poses: PoseSequence, *,
                height: int = DEFAULT_HEIGHT) -> Iterator[np.ndarray]:  # fmt: skip
