@@ -300,7 +300,7 @@ def _train(cfg: GeneratorTrainConfig, dist: DistInfo, resume: bool) -> Path:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
         step += 1
-        running, running_n = running + float(result.loss), running_n + 1
+        running, running_n = running + float(result.loss.detach()), running_n + 1
         bar.update(1)
         if step % 20 == 0:
             bar.set_postfix(loss=f"{running / running_n:.4f}")
