@@ -96,7 +96,12 @@ def iter_audio(
                 container.seek(start_pts + int((offset - 0.5) / tb), stream=stream, backward=True)
             except av.error.FFmpegError:
                 container.seek(0)
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sr)
+        if layout not in ("mono", "stereo"):
+            raise ValueError(f"layout must be 'mono' or 'stereo', got {layout!r}")
+        # Mono is the mean of the source channels (as librosa does). FFmpeg's own downmix weighs each
+        # channel by 1/sqrt(2), which makes identical channels 3 dB louder and can clip.
+        mono = layout == "mono"
+        resampler = av.AudioResampler(format="fltp", layout=None if mono else "stereo", rate=sr)
         want = None if duration is None else int(round(duration * sr))
         if want is None and stated is not None and "mp4" in container.format.name:
             # The AAC decoder returns whole 1024-sample blocks; the mp4 states the exact length.
@@ -109,19 +114,24 @@ def iter_audio(
                     t0 = 0.0 if frame.pts is None or tb is None else float((frame.pts - start_pts) * tb)
                     skip = max(0, int(round((offset - max(t0, 0.0)) * sr)))
                 for out in resampler.resample(frame):
-                    chunk, skip = _trim(out.to_ndarray(), skip)
+                    chunk, skip = _trim(_channels(out, mono), skip)
                     produced, chunk = _cap(chunk, produced, want)
                     if chunk.shape[1]:
                         yield chunk
                     if want is not None and produced >= want:
                         return
             for out in resampler.resample(None):
-                chunk, skip = _trim(out.to_ndarray(), skip or 0)
+                chunk, skip = _trim(_channels(out, mono), skip or 0)
                 produced, chunk = _cap(chunk, produced, want)
                 if chunk.shape[1]:
                     yield chunk
         except _AV_ERRORS as e:
             raise InputError(f"corrupt or undecodable audio in {p} ({e.__class__.__name__}: {e})") from None
+
+
+def _channels(frame: av.AudioFrame, mono: bool) -> np.ndarray:
+    x = frame.to_ndarray()  # (C, n) planar float32
+    return x.mean(axis=0, keepdims=True, dtype=np.float32) if mono and x.shape[0] > 1 else x
 
 
 def _trim(chunk: np.ndarray, skip: int) -> tuple[np.ndarray, int]:
