@@ -58,6 +58,14 @@ def test_beat_align_score_by_hand():
         M.beat_align_score([1.0], [1.0], sigma=0)
 
 
+def test_beat_align_chance_by_hand():
+    beats = np.arange(11.0)  # one beat per second, the dance on every beat
+    # phases 0, 1/4, 1/2, 3/4 of the period: BAS 1 at phase 0; at the others every beat is >= 0.25 s
+    # (5 sigma) from a dance beat, exp(-12.5) < 4e-6, so the mean is 1/4 up to 1e-5
+    assert M.beat_align_chance(beats, beats, n_phases=4) == pytest.approx(0.25, abs=1e-5)
+    assert np.isnan(M.beat_align_chance([1.0], [1.0]))
+
+
 def swinging(fps: float = 30, seconds: float = 2.0) -> np.ndarray:
     """The whole body swings sideways, x = 20 sin(2 pi t): the speed vanishes at the turning points
     t = 0.25, 0.75, 1.25, 1.75 s, each the exact middle of a frame interval at 30 fps

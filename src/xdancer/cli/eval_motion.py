@@ -11,6 +11,12 @@ def _config_args(p: argparse.ArgumentParser) -> None:
         "--split", default=None, choices=("train", "val", "all"), help="dataset split (default val)"
     )
     p.add_argument(
+        "--real-split",
+        default=None,
+        choices=("train", "val", "all"),
+        help="split of the real dataset folder (default: the same as --split)",
+    )
+    p.add_argument(
         "--max-sequences", type=int, default=None, help="sequences per side (default 64, seeded choice)"
     )
     p.add_argument("--seconds", type=float, default=None, help="cut every sequence to its first SECONDS")
@@ -54,14 +60,9 @@ def _config(args: argparse.Namespace):
     from xdancer.eval.run import MotionEvalConfig
 
     overrides = list(args.set)
-    for flag, key in (
-        ("split", "split"),
-        ("max_sequences", "max_sequences"),
-        ("seconds", "seconds"),
-        ("seed", "seed"),
-    ):
-        if getattr(args, flag) is not None:
-            overrides.append(f"{key}={getattr(args, flag)}")
+    for key in ("split", "real_split", "max_sequences", "seconds", "seed"):
+        if getattr(args, key) is not None:
+            overrides.append(f"{key}={getattr(args, key)}")
     return load_config(MotionEvalConfig, args.config, overrides)
 
 
@@ -79,7 +80,7 @@ def run_motion(args: argparse.Namespace) -> None:
     )
     for col in ("metric", "generated", "real"):
         table.add_column(col)
-    for key in ("bas", "div_k", "div_g", "fid_k", "fid_g", "foot_skating"):
+    for key in ("bas", "bas_chance", "div_k", "div_g", "fid_k", "fid_g", "foot_skating"):
         fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
         table.add_row(key, fmt(gen.get(key)), fmt(real.get(key)))
     Console().print(table)

@@ -1,6 +1,7 @@
 """The motion metrics of X-Dancer and its peers, as pure functions on arrays.
 
-- BAS (beat alignment score, Bailando): :func:`beat_align_score`, :func:`sequence_beat_align_score`.
+- BAS (beat alignment score, Bailando): :func:`beat_align_score`, :func:`sequence_beat_align_score`,
+  and its chance level for the music's tempo, :func:`beat_align_chance`.
 - DIV / Div_k / Div_g: :func:`diversity` (mean pairwise Euclidean distance of feature vectors).
 - FID_k / FID_g: :func:`fid_k`, :func:`fid_g` on the features of
   :func:`xdancer.eval.motion_features.kinetic_features` / ``geometric_features``, through
@@ -48,6 +49,21 @@ def beat_align_score(
         return 0.0
     nearest = np.abs(music[:, None] - dance[None, :]).min(axis=1)
     return float(np.exp(-(nearest**2) / (2.0 * sigma**2)).mean())
+
+
+def beat_align_chance(
+    music_beats: np.ndarray, dance_beats: np.ndarray, sigma: float = BAS_SIGMA_SECONDS, n_phases: int = 16
+) -> float:
+    """The BAS a dance would get by chance with this music's tempo: the mean BAS against the music
+    beats shifted by k / n_phases of the median beat period, k = 0 .. n_phases - 1 (a sweep over the
+    beat phase, deterministic). A BAS well above this means the dance follows the beat's phase, not
+    just its density. Beat times in seconds; NaN with fewer than 2 music beats."""
+    music = np.sort(np.asarray(music_beats, dtype=np.float64).reshape(-1))
+    if music.size < 2:
+        return float("nan")
+    period = float(np.median(np.diff(music)))
+    shifts = np.arange(n_phases) / n_phases * period
+    return float(np.mean([beat_align_score(music + s, dance_beats, sigma=sigma) for s in shifts]))
 
 
 def sequence_beat_align_score(

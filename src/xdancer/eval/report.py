@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 MOTION_ROWS = (
     ("BAS", "bas", "higher is better"),
+    ("BAS by chance", "bas_chance", "phase-shifted music beats"),
     ("DIV_k", "div_k", "closer to real"),
     ("DIV_g", "div_g", "closer to real"),
     ("FID_k", "fid_k", "lower is better"),
@@ -183,7 +184,7 @@ def write_motion_report(
     for side in ("generated", "real"):
         recs = results["sequences"][side]
         sections.append(f"<h2>{side} sequences (N={len(recs)})</h2>")
-        keys = ["name", "seconds", "fps", "bas", "music_beats", "dance_beats", "foot_skating"]
+        keys = ["name", "seconds", "fps", "bas", "bas_chance", "music_beats", "dance_beats", "foot_skating"]
         sections.append(_html_table(keys, [[r[k] for k in keys] for r in recs]))
     return _write(path, "xdancer motion evaluation", sections, png)
 

@@ -32,13 +32,15 @@ MUSIC_SUFFIX = ".music.npz"
 @dataclass
 class MotionEvalConfig:
     """max_sequences: per folder (a seeded choice when there are more). seconds: cut every sequence
-    to its first ``seconds`` (None = whole). split: the split used when a folder is a dataset.
-    bas_sigma: BAS sigma in seconds. plot_sequences: sequences drawn in the report's beat plots."""
+    to its first ``seconds`` (None = whole). split: the split used when a folder is a dataset;
+    real_split: the one used for the real folder (None = ``split``; "train" with a generated "val" set
+    measures the held-out ground truth against the training dances). bas_sigma: BAS sigma in seconds. plot_sequences: sequences drawn in the report's beat plots."""
 
     max_sequences: int = 64
     seed: int = 0
     seconds: float | None = None
     split: str = "val"
+    real_split: str | None = None
     bas_sigma: float = M.BAS_SIGMA_SECONDS
     conf_threshold: float = F.CONF_THRESHOLD
     plot_sequences: int = 4
@@ -50,8 +52,10 @@ class MotionEvalConfig:
             )
         if self.seconds is not None and not self.seconds > 0:
             raise ValueError(f"seconds must be positive, got {self.seconds}")
-        if self.split not in ("train", "val", "all"):
-            raise ValueError(f"split must be train, val or all, got {self.split!r}")
+        for name in ("split", "real_split"):
+            value = getattr(self, name)
+            if value not in ("train", "val", "all") and not (name == "real_split" and value is None):
+                raise ValueError(f"{name} must be train, val or all, got {value!r}")
         if not self.bas_sigma > 0:
             raise ValueError(f"bas_sigma must be positive, got {self.bas_sigma}")
         if not 0 <= self.conf_threshold <= 1:
@@ -133,6 +137,7 @@ def _sequence_record(item: MotionItem, config: MotionEvalConfig) -> dict[str, An
         "dance_beats": int(len(beats)),
         "foot_skating": M.foot_skating(kps, fps, conf_threshold=config.conf_threshold),
         "bas": None,
+        "bas_chance": None,
         "music_beats": 0,
     }
     if item.music_beats is not None:
@@ -140,6 +145,7 @@ def _sequence_record(item: MotionItem, config: MotionEvalConfig) -> dict[str, An
         rec["music_beats"] = int(len(music))
         if len(music):
             rec["bas"] = M.beat_align_score(music, beats, sigma=config.bas_sigma)
+            rec["bas_chance"] = _finite(M.beat_align_chance(music, beats, sigma=config.bas_sigma))
     return rec
 
 
@@ -181,7 +187,7 @@ def evaluate_motion(
     if report is not None:
         check_output_path(report, (".html", ".png"))
     gen_items = choose(load_motion_set(generated_dir, config.split), config)
-    real_items = choose(load_motion_set(real_dir, config.split), config)
+    real_items = choose(load_motion_set(real_dir, config.real_split or config.split), config)
     gen_rec, gen_k, gen_g, gen_skip = _describe_set(gen_items, config, "generated", progress)
     real_rec, real_k, real_g, real_skip = _describe_set(real_items, config, "real", progress)
     if len(gen_rec) < 2 or len(real_rec) < 2:
@@ -196,6 +202,7 @@ def evaluate_motion(
             "n_with_music": sum(r["bas"] is not None for r in records),
             "seconds_total": round(sum(r["seconds"] for r in records), 2),
             "bas": _mean([r["bas"] for r in records]),
+            "bas_chance": _mean([r["bas_chance"] for r in records]),
             "div_k": M.diversity(k, real_k),
             "div_g": M.diversity(g, real_g),
             "foot_skating": _mean([r["foot_skating"] for r in records]),
@@ -209,6 +216,7 @@ def evaluate_motion(
         "sequences": {"generated": gen_rec, "real": real_rec},
         "units": {
             "bas": f"Bailando's beat alignment score, sigma {config.bas_sigma} s, higher is better",
+            "bas_chance": "mean BAS against the music beats shifted over one beat period (chance level)",
             "div_k": "mean pairwise distance of kinetic features z-normalised with the real set's statistics",
             "div_g": "the same for geometric features",
             "fid_k": "Frechet distance of normalised kinetic features to the real set, lower is better",
