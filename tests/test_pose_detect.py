@@ -228,3 +228,16 @@ def test_video_with_two_dancers_tracks_the_chosen_one(tmp_path, shared_data):
     xs = seq.keypoints[..., 0][seen]
     assert (xs >= x0).all() and (xs < x1).all()  # every point on the chosen dancer's side
     assert (seq.confidence[:, :18] >= SEEN).sum(axis=1).min() >= 8
+
+
+def test_video_without_a_person_or_truncated_is_refused(tmp_path, shared_data):
+    from xdancer.video.io import write_video
+
+    ramp = np.tile(np.linspace(0, 255, 320, dtype=np.uint8)[None, :, None], (240, 1, 3))
+    empty = write_video([np.roll(ramp, 8 * i, axis=1) for i in range(8)], tmp_path / "empty.mp4", 24)
+    with pytest.raises(InputError, match="no person found in any of the 8 frames"):
+        detect_video(empty, progress=False)
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes((shared_data / "videos" / "mgt_dancer.avi").read_bytes()[:30_000])
+    with pytest.raises(InputError, match="truncated"):
+        detect_video(cut, progress=False)
