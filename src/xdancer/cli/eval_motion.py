@@ -40,6 +40,8 @@ def register(add_command) -> None:
     p.add_argument("--real", required=True, help="folder of real dances, or a dataset folder (manifest.csv)")
     p.add_argument("-o", "--output", required=True, help="metrics .json to write")
     p.add_argument("--report", default=None, help="also draw a report (.html or .png)")
+    p.add_argument("--labels", nargs=2, default=("generated", "real"), metavar=("GENERATED", "REAL"),
+                   help="names of the two sides in the report")  # fmt: skip
     _config_args(p)
     p.set_defaults(func=run_motion)
 
@@ -72,17 +74,17 @@ def run_motion(args: argparse.Namespace) -> None:
 
     from xdancer.eval.run import evaluate_motion
 
+    gen_label, real_label = args.labels
     results = evaluate_motion(args.generated, args.real, _config(args), output=args.output, report=args.report,
-                              progress=not args.quiet)  # fmt: skip
+                              progress=not args.quiet, labels=(gen_label, real_label))  # fmt: skip
     gen, real = results["generated"], results["real"]
     table = Table(
-        title=f"motion metrics ({gen['n_sequences']} generated vs {real['n_sequences']} real sequences)"
+        title=f"motion metrics ({gen['n_sequences']} {gen_label} vs {real['n_sequences']} {real_label})"
     )
-    for col in ("metric", "generated", "real"):
+    for col in ("metric", gen_label, real_label):
         table.add_column(col)
     for key in ("bas", "bas_chance", "div_k", "div_g", "fid_k", "fid_g", "foot_skating"):
-        fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
-        table.add_row(key, fmt(gen.get(key)), fmt(real.get(key)))
+        table.add_row(key, *("-" if v is None else f"{v:.4f}" for v in (gen.get(key), real.get(key))))
     Console().print(table)
     print(f"wrote {args.output}" + (f" and {args.report}" if args.report else ""))
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 MOTION_ROWS = (
     ("BAS", "bas", "higher is better"),
-    ("BAS by chance", "bas_chance", "phase-shifted music beats"),
+    ("BAS by chance", "bas_chance", "beats phase-shifted"),
     ("DIV_k", "div_k", "closer to real"),
     ("DIV_g", "div_g", "closer to real"),
     ("FID_k", "fid_k", "lower is better"),
@@ -28,6 +28,7 @@ MOTION_ROWS = (
     ("Foot skating (L/s)", "foot_skating", "lower is better"),
 )
 BEAT_PLOT_SECONDS = 10.0
+KE_PLOT_SECONDS = 30.0
 
 
 def _fmt(value: Any) -> str:
@@ -68,6 +69,26 @@ def _beat_panel(ax, item: MotionItem, config: MotionEvalConfig, title: str) -> N
     ax.tick_params(labelsize=7)
 
 
+def _labels(results: dict[str, Any]) -> tuple[str, str]:
+    labels = results.get("labels", {})
+    return labels.get("generated", "generated"), labels.get("real", "real")
+
+
+def _plot_pairs(
+    generated: list[MotionItem], real: list[MotionItem], n: int
+) -> list[tuple[MotionItem | None, MotionItem | None]]:
+    """The first n generated dances, each beside the real dance of the same name (same music) when
+    there is one, else beside the real dances in name order."""
+    by_name = {it.name: it for it in real}
+    spare = [it for it in real if it.name not in {g.name for g in generated[:n]}]
+    pairs: list[tuple[MotionItem | None, MotionItem | None]] = []
+    for k in range(n):
+        gen = generated[k] if k < len(generated) else None
+        match = by_name.get(gen.name) if gen is not None else None
+        pairs.append((gen, match if match is not None else (spare.pop(0) if spare else None)))
+    return pairs
+
+
 def motion_figure(
     results: dict[str, Any], generated: list[MotionItem], real: list[MotionItem], config: MotionEvalConfig
 ):
@@ -80,40 +101,45 @@ def motion_figure(
     fig = plt.figure(figsize=(13, 4.2 + 2.0 * n_plot + 3.0))
     grid = fig.add_gridspec(2 + n_plot, 2, height_ratios=[4.2] + [2.0] * n_plot + [3.0], hspace=0.6)
     gen_n, real_n = results["generated"]["n_sequences"], results["real"]["n_sequences"]
+    gen_label, real_label = _labels(results)
 
     ax = fig.add_subplot(grid[0, 0])
     ax.axis("off")
-    table = ax.table(cellText=_table_rows(results), colLabels=["metric", f"generated (N={gen_n})",
-                     f"real (N={real_n})", ""], loc="center", cellLoc="left")  # fmt: skip
+    table = ax.table(cellText=_table_rows(results), colLabels=["metric", f"{gen_label} (N={gen_n})",
+                     f"{real_label} (N={real_n})", ""], loc="center", cellLoc="left", colWidths=[0.27, 0.27, 0.27, 0.19])  # fmt: skip
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     table.scale(1, 1.4)
     ax.set_title("Motion metrics", fontsize=10)
 
     ax = fig.add_subplot(grid[0, 1])
-    for k, (label, recs) in enumerate((("generated", results["sequences"]["generated"]),
-                                        ("real", results["sequences"]["real"]))):  # fmt: skip
-        vals = [r["bas"] for r in recs if r["bas"] is not None]
+    for k, (label, side) in enumerate(((gen_label, "generated"), (real_label, "real"))):
+        vals = [r["bas"] for r in results["sequences"][side] if r["bas"] is not None]
         ax.bar(np.arange(len(vals)) + 0.4 * k, vals, width=0.4, label=f"{label} (N={len(vals)})")
+    chance = results["generated"].get("bas_chance")
+    if chance is not None:
+        ax.axhline(chance, color="0.4", ls="--", lw=0.8, label=f"{gen_label}: chance level")
     ax.set_title(f"BAS per sequence (sigma {config.bas_sigma * 1000:.0f} ms)", fontsize=10)
     ax.set_xlabel("sequence (name order)", fontsize=8)
     ax.legend(fontsize=7)
     ax.tick_params(labelsize=7)
 
-    for row in range(n_plot):
-        for col, items in enumerate((generated, real)):
-            if row < len(items):
-                ax = fig.add_subplot(grid[1 + row, col])
-                side = "generated" if col == 0 else "real"
-                _beat_panel(
-                    ax, items[row], config, f"{side}: {items[row].name} (sequence {row + 1} of {len(items)})"
-                )
-                if row == 0:
-                    ax.legend(fontsize=6, loc="upper right")
+    pairs = _plot_pairs(generated, real, n_plot)
+    for row, pair in enumerate(pairs):
+        for col, (item, label, items) in enumerate(
+            ((pair[0], gen_label, generated), (pair[1], real_label, real))
+        ):
+            if item is None:
+                continue
+            ax = fig.add_subplot(grid[1 + row, col])
+            _beat_panel(ax, item, config, f"{label}: {item.name} (one of N={len(items)})")
+            if row == 0:
+                ax.legend(fontsize=6, loc="upper right")
 
-    for col, items in enumerate((generated, real)):
+    for col, label in enumerate((gen_label, real_label)):
         ax = fig.add_subplot(grid[1 + n_plot, col])
-        for item in items[: max(n_plot, 1)]:
+        shown = [p[col] for p in pairs if p[col] is not None]
+        for item in shown:
             try:
                 ke = F.kinetic_energy_curve(item.poses.keypoints, item.poses.fps, config.conf_threshold)
             except ValueError:
@@ -121,9 +147,9 @@ def motion_figure(
             width = max(1, int(round(0.25 * item.poses.fps)))
             smooth = np.convolve(ke, np.ones(width) / width, mode="same")
             ax.plot((np.arange(len(ke)) + 0.5) / item.poses.fps, smooth, lw=0.9, label=item.name)
-        side = "generated" if col == 0 else "real"
-        ax.set_title(f"{side}: kinetic energy, 0.25 s mean (first {min(max(n_plot, 1), len(items))} "
-                     f"of N={len(items)})", fontsize=9)  # fmt: skip
+        total = len(generated) if col == 0 else len(real)
+        ax.set_title(f"{label}: kinetic energy, 0.25 s mean ({len(shown)} of N={total})", fontsize=9)
+        ax.set_xlim(0, KE_PLOT_SECONDS)
         ax.set_xlabel("time (s)", fontsize=8)
         ax.set_ylabel("(L/s)^2", fontsize=8)
         ax.tick_params(labelsize=7)
@@ -177,13 +203,16 @@ def write_motion_report(
     path = Path(path)
     png = _figure_png(motion_figure(results, generated, real, config))
     gen_n, real_n = results["generated"]["n_sequences"], results["real"]["n_sequences"]
+    gen_label, real_label = _labels(results)
     sections = [
         "<h2>Metrics</h2>",
-        _html_table(["metric", f"generated (N={gen_n})", f"real (N={real_n})", ""], _table_rows(results)),
+        _html_table(
+            ["metric", f"{gen_label} (N={gen_n})", f"{real_label} (N={real_n})", ""], _table_rows(results)
+        ),
     ]
-    for side in ("generated", "real"):
+    for side, label in (("generated", gen_label), ("real", real_label)):
         recs = results["sequences"][side]
-        sections.append(f"<h2>{side} sequences (N={len(recs)})</h2>")
+        sections.append(f"<h2>{html.escape(label)} sequences (N={len(recs)})</h2>")
         keys = ["name", "seconds", "fps", "bas", "bas_chance", "music_beats", "dance_beats", "foot_skating"]
         sections.append(_html_table(keys, [[r[k] for k in keys] for r in recs]))
     return _write(path, "xdancer motion evaluation", sections, png)

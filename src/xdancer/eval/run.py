@@ -176,10 +176,12 @@ def evaluate_motion(
     output: str | Path | None = None,
     report: str | Path | None = None,
     progress: bool = True,
+    labels: tuple[str, str] = ("generated", "real"),
 ) -> dict[str, Any]:
     """BAS, DIV_k / DIV_g, FID_k / FID_g and foot skating of generated dances against real ones.
 
     Writes ``output`` (metrics.json) and ``report`` (.html or .png) when given; returns the results.
+    ``labels`` name the two sides in the report (e.g. ("held-out dances", "training dances")).
     """
     config = config or MotionEvalConfig()
     if output is not None:
@@ -211,6 +213,7 @@ def evaluate_motion(
 
     results: dict[str, Any] = {
         "config": asdict(config),
+        "labels": {"generated": labels[0], "real": labels[1]},
         "generated": summary(gen_rec, gen_k, gen_g, gen_skip, generated_dir),
         "real": summary(real_rec, real_k, real_g, real_skip, real_dir),
         "sequences": {"generated": gen_rec, "real": real_rec},
