@@ -242,6 +242,27 @@ def detect_image(
     return PoseSequence(kps[None], fps=POSE_FPS, frame_size=(w, h), meta=meta)
 
 
+def _first_sight(rgb: np.ndarray, meta: dict) -> tuple[int, int, int, int] | None:
+    """When a video first shows a person: count who is in view (into ``meta``) and, if several,
+    return the crop box around the largest, most central one (half its width added each side)."""
+    h, w = rgb.shape[:2]
+    with PeopleFinder() as finder:
+        people, _ = finder.find(rgb)
+    meta["people_in_view"] = max(len(people), 1)
+    if len(people) <= 1:
+        meta["chosen_person"] = {"rule": "the only person in view (first frame with a person)"}
+        return None
+    chosen = people[0]
+    crop = crop_box(chosen, w, h, margin=0.5)
+    meta["chosen_person"] = {
+        "rule": "largest, most central in the first frame with a person; frames cropped to it",
+        "box": [round(v, 1) for v in (chosen.x0, chosen.y0, chosen.x1, chosen.y1)],
+        "crop": list(crop),
+        "others": [p.to_dict() for p in people[1:]],
+    }
+    return crop
+
+
 def detect_video(
     path: str | Path,
     progress: bool = True,
@@ -272,51 +293,35 @@ def detect_video(
     total = info.n_frames if limit is None else min(info.n_frames or limit, limit)
 
     holistic = _holistic(False, config)
-    finder = PeopleFinder()
     crop: tuple[int, int, int, int] | None = None
     locked = False
     meta: dict = {"detector": DETECTOR, "source": str(path), "kind": "video", "source_fps": info.fps}
     frames = []
     size = (info.width, info.height)
     try:
-        bar = tqdm(total=total, desc="pose", unit="frame", disable=not progress)
-        for i, (_, rgb) in enumerate(read_video(path)):
-            if limit is not None and i >= limit:
-                break
-            h, w = rgb.shape[:2]
-            size = (w, h)
-            view = rgb if crop is None else rgb[crop[1] : crop[3], crop[0] : crop[2]]
-            kps = _run_holistic(holistic, view)
-            if not locked and is_person(kps):
-                # 1. First sight of a person: count who is in view and pick one if needed.
-                locked = True
-                people, _ = finder.find(rgb)
-                meta["people_in_view"] = max(len(people), 1)
-                meta["first_frame_with_person"] = i
-                if len(people) > 1:
-                    crop = crop_box(people[0], w, h, margin=0.5)
-                    meta["chosen_person"] = {
-                        "rule": "largest, most central in the first frame with a person; frames cropped to it",
-                        "box": [
-                            round(v, 1) for v in (people[0].x0, people[0].y0, people[0].x1, people[0].y1)
-                        ],
-                        "crop": list(crop),
-                        "others": [p.to_dict() for p in people[1:]],
-                    }
-                    holistic.close()
-                    holistic = _holistic(False, config)
-                    kps = _run_holistic(holistic, rgb[crop[1] : crop[3], crop[0] : crop[2]])
-                else:
-                    meta["chosen_person"] = {"rule": "the only person in view (first frame with a person)"}
-            if crop is not None:
-                kps[:, 0] = np.where(kps[:, 2] > 0, kps[:, 0] + crop[0], 0.0)
-                kps[:, 1] = np.where(kps[:, 2] > 0, kps[:, 1] + crop[1], 0.0)
-            frames.append(kps)
-            bar.update(1)
-        bar.close()
+        with tqdm(total=total, desc="pose", unit="frame", disable=not progress) as bar:
+            for i, (_, rgb) in enumerate(read_video(path)):
+                if limit is not None and i >= limit:
+                    break
+                h, w = rgb.shape[:2]
+                size = (w, h)
+                view = rgb if crop is None else rgb[crop[1] : crop[3], crop[0] : crop[2]]
+                kps = _run_holistic(holistic, view)
+                if not locked and is_person(kps):
+                    locked = True
+                    meta["first_frame_with_person"] = i
+                    crop = _first_sight(rgb, meta)
+                    if crop is not None:  # restart tracking on the chosen person alone
+                        holistic.close()
+                        holistic = _holistic(False, config)
+                        kps = _run_holistic(holistic, rgb[crop[1] : crop[3], crop[0] : crop[2]])
+                if crop is not None:
+                    kps[:, 0] = np.where(kps[:, 2] > 0, kps[:, 0] + crop[0], 0.0)
+                    kps[:, 1] = np.where(kps[:, 2] > 0, kps[:, 1] + crop[1], 0.0)
+                frames.append(kps)
+                bar.update(1)
     finally:
         holistic.close()
-        finder.close()
 
     if not frames:
         raise InputError(f"no frames could be read from {path}")
