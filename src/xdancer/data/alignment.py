@@ -28,8 +28,9 @@ from scipy.signal import argrelextrema
 from xdancer.eval.metrics import BAS_SIGMA_SECONDS, beat_align_score
 from xdancer.eval.motion_features import DANCE_BEAT_SMOOTH_SECONDS
 
-# Period multiples that count as "the same tempo": half, one, two, three (a waltz bar) and four beats.
-TEMPO_MULTIPLES = (0.5, 1.0, 2.0, 3.0, 4.0)
+# Period multiples that count as "the same tempo": half, one, two, three (a waltz bar), four and six
+# beats (a waltz bar when the beat tracker counts eighth notes).
+TEMPO_MULTIPLES = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0)
 
 
 def mean_joint_speed(joints: np.ndarray, fps: float) -> np.ndarray:
@@ -115,11 +116,47 @@ class AlignmentCheck:
     corr_stated: float  # onset-speed correlation at lag 0
     corr_peak_lag_s: float  # lag of the strongest |correlation| within +-1 beat period
     corr_random: float  # mean |correlation| at the random offsets
+    music_ac_at_dance_period: float  # autocorrelation of the song's onsets at the dance's period
+    music_ac_others: float  # median of the same for the other dances' periods
+    bas_heldout_fitted: float  # BAS on one half at the offset that is best on the other half
+    bas_heldout_stated: float  # BAS on the same halves at the stated offset
+
+
+def autocorrelation_at(signal: np.ndarray, rate: float, periods: list[float]) -> np.ndarray:
+    """Normalised autocorrelation of a detrended ``signal`` at each period (s)."""
+    x = signal - gaussian_filter1d(signal.astype(np.float64), 2.0 * rate, mode="reflect")
+    x = x - x.mean()
+    n = len(x)
+    spec = np.fft.rfft(x, 2 * n)
+    ac = np.fft.irfft(spec * np.conj(spec))[:n]
+    ac /= ac[0] + 1e-12
+    lags = np.asarray(periods, dtype=np.float64) * rate
+    return np.interp(lags, np.arange(n), ac, left=np.nan, right=np.nan)
+
+
+def heldout_bas(dance_beats: np.ndarray, song_beats: np.ndarray, music_start: float, duration: float,
+                grid: np.ndarray) -> tuple[float, float]:  # fmt: skip
+    """Fit the offset that maximises BAS on one half of the dance, score the other half with it;
+    both ways round. Returns (held-out BAS at the fitted offsets, BAS of the same halves as stated).
+    A constant misalignment would be found on one half and confirmed on the other."""
+    half = duration / 2
+    halves = [(0.0, half), (half, duration)]
+    fitted, stated = [], []
+    for k in (0, 1):
+        (a0, a1), (b0, b1) = halves[k], halves[1 - k]
+        da = dance_beats[(dance_beats >= a0) & (dance_beats < a1)] - a0
+        db = dance_beats[(dance_beats >= b0) & (dance_beats < b1)] - b0
+        scores = [bas_at(da, song_beats, music_start + a0 + o, a1 - a0) for o in grid]
+        best = float(grid[int(np.nanargmax(scores))])
+        fitted.append(bas_at(db, song_beats, music_start + b0 + best, b1 - b0))
+        stated.append(bas_at(db, song_beats, music_start + b0, b1 - b0))
+    return float(np.nanmean(fitted)), float(np.nanmean(stated))
 
 
 def check_alignment(joints: np.ndarray, fps: float, song_beats: np.ndarray, onset: np.ndarray,
                     onset_rate: float, music_start: float, other_beat_periods: list[float],
-                    rng: np.random.Generator, n_random: int = 20) -> AlignmentCheck:  # fmt: skip
+                    rng: np.random.Generator, n_random: int = 20,
+                    other_dance_periods: list[float] | None = None) -> AlignmentCheck:  # fmt: skip
     """Run the three checks on motion ``joints`` (T, J, D) at ``fps`` against one song.
 
     song_beats: the song's beat times (s) from its start; onset: its onset envelope at
@@ -141,6 +178,8 @@ def check_alignment(joints: np.ndarray, fps: float, song_beats: np.ndarray, onse
     corr = lagged_correlation(onset, onset_rate, speed, fps, music_start, lags)
     corr0 = float(lagged_correlation(onset, onset_rate, speed, fps, music_start, np.zeros(1))[0])
     corr_rand = lagged_correlation(onset, onset_rate, speed, fps, music_start, offsets)
+    ac = autocorrelation_at(onset, onset_rate, [period] + list(other_dance_periods or []))
+    held_fit, held_stated = heldout_bas(beats, song_beats, music_start, duration, grid)
     return AlignmentCheck(
         bas_stated=bas_at(beats, song_beats, music_start, duration),
         bas_random=bas_random,
@@ -149,10 +188,14 @@ def check_alignment(joints: np.ndarray, fps: float, song_beats: np.ndarray, onse
         dance_period_s=period,
         beat_period_s=beat_period,
         tempo_error=tempo_error(period, beat_period),
-        tempo_error_others=float(np.nanmedian(others)) if others else float("nan"),
+        tempo_error_others=float(np.nanmedian(others)) if np.isfinite(others).any() else float("nan"),
         corr_stated=corr0,
         corr_peak_lag_s=float(lags[int(np.nanargmax(np.abs(corr)))]),
         corr_random=float(np.nanmean(np.abs(corr_rand))),
+        music_ac_at_dance_period=float(ac[0]),
+        music_ac_others=float(np.nanmedian(ac[1:])) if len(ac) > 1 else float("nan"),
+        bas_heldout_fitted=held_fit,
+        bas_heldout_stated=held_stated,
     )
 
 
@@ -176,10 +219,14 @@ def check_dwm(path: str, seed: int = 0, progress: bool = True) -> dict[str, Alig
         dances.append(dance)
         songs.append((beats, env))
     periods = [float(np.median(np.diff(b))) for b, _ in songs]
+    motions = [d.joints[:, list(MOTION_JOINTS)] for d in dances]
+    dance_periods = [dominant_period(gaussian_filter1d(mean_joint_speed(m, DWM_FPS), DANCE_BEAT_SMOOTH_SECONDS * DWM_FPS),
+                                     DWM_FPS) for m in motions]  # fmt: skip
     rng = np.random.default_rng(seed)
     out = {}
     for i, (dance, (beats, env)) in enumerate(zip(dances, songs)):
         others = [p for j, p in enumerate(periods) if j != i]
-        out[dance.name] = check_alignment(dance.joints[:, list(MOTION_JOINTS)], DWM_FPS, beats, env, ANALYSIS_RATE,
-                                          dance.music_offset_s, others, rng)  # fmt: skip
+        other_dances = [p for j, p in enumerate(dance_periods) if j != i and np.isfinite(p)]
+        out[dance.name] = check_alignment(motions[i], DWM_FPS, beats, env, ANALYSIS_RATE, dance.music_offset_s,
+                                          others, rng, other_dance_periods=other_dances)  # fmt: skip
     return out
