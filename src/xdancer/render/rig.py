@@ -117,14 +117,19 @@ BONE_INDEX = {b.name: i for i, b in enumerate(BONES)}
 # (a hand continues the forearm, a foot points forward-down from the shin), as a fraction of it.
 END_BONE_EXTENT = {"right_hand": 0.35, "left_hand": 0.35, "right_foot": 0.3, "left_foot": 0.3}
 HEAD_EXTENT = 0.9  # the head's skinning segment runs from the nose this far (x neck->nose) upward
+HAND_REACH = 1.8  # a hand's skinning segment runs past the knuckles to the fingertips (x wrist->knuckles)
 
 
 def bone_segments(joints: np.ndarray) -> np.ndarray:
     """(B, 2, 2) skinning segments of the reference rig: the bone itself, except the head which runs
-    from the nose upward, away from the neck (the head has no keypoint at its top)."""
+    from the nose upward, away from the neck (the head has no keypoint at its top), and the hands,
+    which reach on to the fingertips."""
     seg = np.stack([joints[[b.parent_joint for b in BONES], :2], joints[[b.child_joint for b in BONES], :2]], 1)
     nose, neck = joints[J["nose"], :2], joints[J["neck"], :2]
     seg[BONE_INDEX["head"]] = (nose, nose + HEAD_EXTENT * (nose - neck))
+    for name in ("right_hand", "left_hand"):
+        a, b = seg[BONE_INDEX[name]]
+        seg[BONE_INDEX[name], 1] = a + HAND_REACH * (b - a)
     return seg
 
 
@@ -140,6 +145,7 @@ def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.n
 def geodesic_bone_distance(
     mesh: Mesh, segments: np.ndarray, active: np.ndarray, reach: float,
     regions: dict[int, tuple[np.ndarray, float]] | None = None,
+    radius: np.ndarray | None = None,
 ) -> np.ndarray:  # fmt: skip
     """(V, B) distance from each vertex to each bone along mesh edges (inf for inactive bones).
 
@@ -147,6 +153,8 @@ def geodesic_bone_distance(
     at their straight-line distance; Dijkstra over the mesh edges does the rest. ``regions`` adds,
     for a bone, a polygon (P, 2) whose inside vertices all join it at a fixed distance: a torso is
     wide, and its sides are nearer to arms hanging beside it than to its own centre line.
+    ``radius`` (B,) caps how thick a limb can be: beyond it, the straight-line excess counts double,
+    so a coat panel or a shirt beside a hanging arm stays with the body, not with the arm.
     """
     v = mesh.vertices
     nv, nb = len(v), len(segments)
@@ -173,6 +181,11 @@ def geodesic_bone_distance(
     if len(sources):
         dist = dijkstra(graph, directed=True, indices=nv + sources)
         out[:, sources] = dist[:, :nv].T
+    if radius is not None:
+        for k in sources:
+            if np.isfinite(radius[k]):
+                d = _point_segment_distance(v, segments[k, 0], segments[k, 1])
+                out[:, k] += 2.0 * np.maximum(0.0, d - radius[k])
     return out
 
 

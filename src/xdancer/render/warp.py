@@ -54,6 +54,7 @@ class WarpRendererConfig:
         quadrilateral counts as touching the torso bone; limbs closer than this to their own bone
         stay limbs even where they cross the torso.
     tear: a triangle whose edge grows beyond this factor is not drawn (the mesh tears there).
+    arm_radius: thickest an arm can be (fraction of the height): clothes beyond it stay with the body.
     """
 
     deformation: str = "lbs"
@@ -67,6 +68,7 @@ class WarpRendererConfig:
     arap_weight: float = 1000.0
     torso_core: float = 0.03
     tear: float = 3.0
+    arm_radius: float = 0.035
     segment: SegmentConfig | None = None
 
     def __post_init__(self) -> None:
@@ -170,7 +172,11 @@ class WarpRenderer:
             if retarget.active[BONE_INDEX[f"{side}_thigh"]]:
                 # The upper leg (trousers, shorts) is as wide as half the hips.
                 regions[BONE_INDEX[f"{side}_thigh"]] = (np.array([hip - hip_half, hip + hip_half, knee + 0.6 * hip_half, knee - 0.6 * hip_half]), core)
-        distance = geodesic_bone_distance(mesh, segments, retarget.active, 1.5 * spacing, regions)
+        radius = np.full(len(BONES), np.inf)
+        for i, b in enumerate(BONES):
+            if b.part.endswith("_arm"):
+                radius[i] = cfg.arm_radius * h_out
+        distance = geodesic_bone_distance(mesh, segments, retarget.active, 1.5 * spacing, regions, radius)
         weights = skin_weights(distance, cfg.blend * h_out)
         parts = triangle_parts(mesh, weights)
 
