@@ -130,3 +130,18 @@ def test_evaluate_video_paired(tmp_path):
     assert res["n_paired"] == 1 and res["ssim"] == pytest.approx(1.0)  # a video against itself
     assert res["videos"][0]["frames"] == 5 and res["fvd"] is None
     assert (tmp_path / "v.png").exists()
+
+
+@pytest.mark.slow
+def test_pose_agreement_of_a_real_video_with_its_own_poses(shared_data, tmp_path):
+    """The detector's poses of a real dance video, used as driving poses for that same video: the
+    detector must agree with itself (PCK near 1), which checks frame matching and pixel frames."""
+    from xdancer.pose.detect import detect_video
+
+    video = shared_data / "videos" / "animatex_dance_1.mp4"
+    (tmp_path / "gen").mkdir()
+    (tmp_path / "gen" / "dance.mp4").symlink_to(video)
+    detect_video(video, progress=False, max_frames=24).save(tmp_path / "gen" / "dance.npz")
+    res = evaluate_video(tmp_path / "gen", config=VideoEvalConfig(max_frames=24), progress=False)
+    assert res["n_with_poses"] == 1 and res["videos"][0]["frames"] == 24
+    assert res["pck"] > 0.95
