@@ -145,3 +145,38 @@ def test_pose_agreement_of_a_real_video_with_its_own_poses(shared_data, tmp_path
     res = evaluate_video(tmp_path / "gen", config=VideoEvalConfig(max_frames=24), progress=False)
     assert res["n_with_poses"] == 1 and res["videos"][0]["frames"] == 24
     assert res["pck"] > 0.95
+
+
+def test_choreograph_dataset_layout(tmp_path, monkeypatch):
+    """Dances are written as NAME.npz + NAME.music.npz, as long as each clip, from its first pose,
+    with seed + k for the k-th clip; the motion model itself is replaced by a stand-in here."""
+    import xdancer.choreograph
+    from xdancer.data.dataset import save_clip
+    from xdancer.data.manifest import ClipInfo, write_manifest
+    from xdancer.eval.samples import choreograph_dataset
+
+    calls = []
+
+    def stand_in(music, *, reference_pose, seconds, seed, **kwargs):
+        calls.append((len(music), seconds, seed))
+        frames = int(round(seconds * reference_pose.fps))
+        return PoseSequence(
+            np.repeat(reference_pose.keypoints, frames, axis=0), reference_pose.fps, (512, 896)
+        )
+
+    monkeypatch.setattr(xdancer.choreograph, "choreograph", stand_in)
+    root = tmp_path / "ds"
+    infos = []
+    for i, split in enumerate(("val", "val", "train")):
+        kps = swing(10 + i)
+        info = ClipInfo(f"c{i}", "test", "", FPS, len(kps), True, split, "test", f"g{i}", 512, 896)
+        save_clip(root, info, PoseSequence(kps, FPS, (512, 896)), music([0.25, 0.75], len(kps)))
+        infos.append(info)
+    write_manifest(root, infos)
+    paths = choreograph_dataset(root, tmp_path / "out", MotionEvalConfig(seed=5), progress=False)
+    assert [p.name for p in paths] == ["c0.npz", "c1.npz"]
+    assert calls == [(60, 2.0, 5), (60, 2.0, 6)]
+    dance = PoseSequence.load(paths[0])
+    assert len(dance) == 60 and dance.meta["music_of"] == "c0"
+    np.testing.assert_allclose(dance.keypoints[0], swing(10)[0])
+    assert MusicFeatures.load(tmp_path / "out" / "c0.music.npz").beat_times.tolist() == [0.25, 0.75]
