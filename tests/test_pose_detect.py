@@ -241,3 +241,13 @@ def test_video_without_a_person_or_truncated_is_refused(tmp_path, shared_data):
     cut.write_bytes((shared_data / "videos" / "mgt_dancer.avi").read_bytes()[:30_000])
     with pytest.raises(InputError, match="truncated"):
         detect_video(cut, progress=False)
+
+
+def test_same_photo_same_pose_whatever_came_before():
+    from skimage import data
+
+    photo = data.astronaut()
+    first = detect_image(photo).keypoints
+    detect_image(np.ascontiguousarray(photo[:, ::-1]))  # a different picture in between
+    np.testing.assert_array_equal(detect_image(photo).keypoints, first)
+    np.testing.assert_array_equal(detect_image(photo).keypoints, first)

@@ -13,6 +13,7 @@ and the first view in which a body is seen wins; the view used is recorded in ``
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ import numpy as np
 from xdancer.constants import POSE_FPS
 from xdancer.errors import InputError
 from xdancer.pose.mediapipe_map import holistic_arrays, map_landmarks
-from xdancer.pose.mediapipe_runtime import build, process
+from xdancer.pose.mediapipe_runtime import build, forget, process
 from xdancer.pose.people import PeopleFinder, PersonBox, crop_box
 from xdancer.pose.sequence import PoseSequence
 from xdancer.pose.skeleton import BODY, mirror
@@ -79,6 +80,9 @@ def _holistic(static: bool, config: DetectConfig):
         min_detection_confidence=config.min_detection_confidence,
         min_tracking_confidence=config.min_tracking_confidence,
     )
+
+
+_STATIC_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=2)
@@ -151,6 +155,7 @@ def _detect_views(holistic, rgb: np.ndarray) -> tuple[np.ndarray, str] | None:
     h, w = rgb.shape[:2]
     for name, make in VIEWS:
         fwd, back = make()
+        forget(holistic)
         kps = _run_holistic(holistic, fwd(rgb))
         if not is_person(kps):
             continue
@@ -196,9 +201,14 @@ def detect_image(
     config = config or DetectConfig(allow_multiple=allow_multiple)
     allow_multiple = allow_multiple or config.allow_multiple
     rgb = _check_rgb(rgb)
-    h, w = rgb.shape[:2]
     what = source or "the image"
-    holistic, finder = _static_models(config.min_detection_confidence)
+    with _STATIC_LOCK:  # one MediaPipe graph serves one caller at a time (e.g. a web server's threads)
+        holistic, finder = _static_models(config.min_detection_confidence)
+        return _detect_image(rgb, holistic, finder, allow_multiple, what, source)
+
+
+def _detect_image(rgb, holistic, finder, allow_multiple: bool, what: str, source: str | None) -> PoseSequence:
+    h, w = rgb.shape[:2]
 
     # 1. Who is in view?
     people, labels = finder.find(rgb)

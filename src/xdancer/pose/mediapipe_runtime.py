@@ -47,6 +47,17 @@ def build(factory: Callable[..., Any], **kwargs: Any) -> Any:
     return model
 
 
+def forget(model: Any) -> None:
+    """Clear what a Holistic graph carries over from the previous picture.
+
+    Even with ``static_image_mode=True``, Holistic places the face crop using the face it found in
+    the previous call, so the same photo gives face points a pixel or two apart depending on what
+    was processed before. A blank frame holds no face and clears that, making results depend on
+    the picture alone.
+    """
+    process(model, np.zeros((WARMUP_SIDE, WARMUP_SIDE, 3), dtype=np.uint8))
+
+
 def process(model: Any, rgb: np.ndarray) -> Any:
     """``model.process(rgb)`` on a contiguous (H, W, 3) uint8 RGB array, native logs silenced."""
     with native_stderr_silenced():
