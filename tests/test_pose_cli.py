@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from xdancer.cli import main
+from xdancer.errors import InputError
 from xdancer.image_io import load_image, save_image
 from xdancer.pose import PoseSequence
 
@@ -110,3 +111,30 @@ def test_unwritable_or_bad_outputs_fail_early_and_leave_nothing(tmp_path, capfd,
     assert rc == 2
     _one_line_error(err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_failure_while_writing_leaves_no_partial_file(tmp_path, shared_data, monkeypatch):
+    import xdancer.pose.draw as draw
+    from xdancer.pose.extract import extract_pose
+
+    real = draw.skeleton_frames
+
+    def breaks_midway(*args, **kwargs):
+        for i, frame in enumerate(real(*args, **kwargs)):
+            if i == 3:
+                raise OSError(28, "No space left on device")
+            yield frame
+
+    monkeypatch.setattr(draw, "skeleton_frames", breaks_midway)
+    src = shared_data / "videos" / "animatex_dance_2.mp4"
+    from xdancer.pose.detect import DetectConfig
+
+    with pytest.raises(InputError, match="No space left"):
+        extract_pose(
+            src,
+            tmp_path / "v.npz",
+            overlay=tmp_path / "v.mp4",
+            config=DetectConfig(max_frames=6),
+            progress=False,
+        )
+    assert list(tmp_path.iterdir()) == []
