@@ -30,7 +30,7 @@ class GPTConfig:
     # --- transformer ------------------------------------------------------------------------------
     n_layer: int = 4
     n_head: int = 4
-    n_embd: int = 256
+    n_embd: int = 160
     dropout: float = 0.1
     # --- conditionings (paper: a, b, c); each can be switched off for ablation ---------------------
     global_music: bool = True  # (a) start tokens from the whole track's summary

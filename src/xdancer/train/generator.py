@@ -2,7 +2,8 @@
 
 1. Every clip with music is tokenized once by the frozen tokenizer (poses normalised per sequence as
    :meth:`PoseTokenizer.encode_sequence` does); with ``augment`` its mirror image (left/right swap)
-   is tokenized too, under the same music.
+   is tokenized too, under the same music, and so are tempo changes of motion and music together
+   (:func:`xdancer.data.augment.time_stretch`, at each of ``tempo_rates``).
 2. Training windows of ``model.window_frames`` token frames are drawn at random starts, with the
    music around them (for the music convolution), the whole clip's music summary (global music
    context) and ``n_context_frames`` frames sampled uniformly from the segment one window-step
@@ -61,6 +62,7 @@ class GeneratorTrainConfig:
     model: the GPT; its token layout and music sizes are taken from the tokenizer and the data.
     dataset: folder made by ``xdancer data build``; tokenizer: checkpoint ("" = the bundled default).
     steps, batch_size, lr, warmup_steps, weight_decay, grad_clip: AdamW with cosine decay.
+    augment, tempo_rates: mirror images and tempo changes (playback rates) of every training clip.
     context_dropout: share of windows trained without their motion context.
     val_every / ckpt_every: steps between validations / resumable checkpoints.
     threads: torch CPU threads (0 = torch's default). out_dir: run folder; final model ``out_dir/generator``.
@@ -76,6 +78,7 @@ class GeneratorTrainConfig:
     weight_decay: float = 0.05
     grad_clip: float = 1.0
     augment: bool = True
+    tempo_rates: tuple[float, ...] = (0.9, 1.1)
     context_dropout: float = 0.1
     val_every: int = 250
     val_batches: int = 8
@@ -94,6 +97,8 @@ class GeneratorTrainConfig:
             raise ValueError(f"context_dropout must lie in [0, 1], got {self.context_dropout}")
         if self.threads < 0:
             raise ValueError("threads must be >= 0")
+        if any(not 0.5 <= r <= 2.0 for r in self.tempo_rates):
+            raise ValueError(f"tempo_rates must lie in [0.5, 2], got {self.tempo_rates}")
 
 
 @dataclass
@@ -105,8 +110,11 @@ class TokenClip:
     global_context: np.ndarray
 
 
-def tokenize_split(dataset: str, split: str, tokenizer, augment: bool, enabled: bool = True) -> list[TokenClip]:
-    """Tokenize every ``split`` clip that has music (and its mirror image when ``augment``)."""
+def tokenize_split(dataset: str, split: str, tokenizer, augment: bool, tempo_rates: tuple[float, ...] = (),
+                   enabled: bool = True) -> list[TokenClip]:  # fmt: skip
+    """Tokenize every ``split`` clip that has music; with ``augment`` also its mirror image and its
+    tempo changes (motion and music played at each of ``tempo_rates``)."""
+    from xdancer.data.augment import time_stretch
     from xdancer.data.dataset import DanceDataset
 
     ds = DanceDataset(dataset)
@@ -116,19 +124,23 @@ def tokenize_split(dataset: str, split: str, tokenizer, augment: bool, enabled: 
     S, out = tokenizer.temporal_stride, []
     for info in progress(infos, desc=f"tokenizing {split}", enabled=enabled):
         clip = ds.load(info.id)
-        norm, _ = normalize(clip.poses.keypoints)
-        pad = (-len(norm)) % S
-        norm = np.concatenate([norm, np.repeat(norm[-1:], pad, axis=0)])
-        music = np.concatenate([clip.music.features, np.repeat(clip.music.features[-1:], pad, axis=0)])
-        variants = [norm]
+        takes = [(clip.poses.keypoints, clip.music, augment)]
         if augment:
-            mirrored = norm[:, MIRROR_PERMUTATION].copy()
-            mirrored[..., 0] *= -1
-            variants.append(mirrored)
-        for v in variants:
-            with torch.no_grad():
-                tokens = tokenizer.encode(v[None])[0].reshape(len(v) // S, -1).cpu().numpy()
-            out.append(TokenClip(tokens, music.astype(np.float32), clip.music.global_context.astype(np.float32)))
+            takes += [(*time_stretch(clip.poses.keypoints, clip.music, rate), False) for rate in tempo_rates]
+        for keypoints, music, with_mirror in takes:
+            norm, _ = normalize(keypoints)
+            pad = (-len(norm)) % S
+            norm = np.concatenate([norm, np.repeat(norm[-1:], pad, axis=0)])
+            feats = np.concatenate([music.features, np.repeat(music.features[-1:], pad, axis=0)]).astype(np.float32)
+            variants = [norm]
+            if with_mirror:
+                mirrored = norm[:, MIRROR_PERMUTATION].copy()
+                mirrored[..., 0] *= -1
+                variants.append(mirrored)
+            for v in variants:
+                with torch.no_grad():
+                    tokens = tokenizer.encode(v[None])[0].reshape(len(v) // S, -1).cpu().numpy()
+                out.append(TokenClip(tokens, feats, music.global_context.astype(np.float32)))
     return out
 
 
@@ -248,8 +260,8 @@ def _train(cfg: GeneratorTrainConfig, dist: DistInfo, resume: bool) -> Path:
 
     # 1. Data: tokens of every clip under the frozen tokenizer; music statistics for the model.
     tokenizer = load_tokenizer(cfg.tokenizer or None, device=dist.device)
-    train_clips = tokenize_split(cfg.dataset, "train", tokenizer, cfg.augment, dist.is_main)
-    val_clips = tokenize_split(cfg.dataset, "val", tokenizer, False, dist.is_main)
+    train_clips = tokenize_split(cfg.dataset, "train", tokenizer, cfg.augment, cfg.tempo_rates, dist.is_main)
+    val_clips = tokenize_split(cfg.dataset, "val", tokenizer, False, enabled=dist.is_main)
     mcfg = model_config_for(cfg.model, tokenizer, train_clips)
     train_clips = [c for c in train_clips if len(c.tokens) >= mcfg.window_frames]
     val_clips = [c for c in val_clips if len(c.tokens) >= mcfg.window_frames]
