@@ -10,8 +10,8 @@ import soundfile as sf
 
 from xdancer.constants import SAMPLE_RATE
 from xdancer.data.aistpp import COCO17, coco17_to_layout, import_aistpp, load_keypoints2d, safe_load_pickle
-from xdancer.data.importer import build_dataset
 from xdancer.data.dataset import DanceDataset
+from xdancer.data.importer import build_dataset
 from xdancer.errors import InputError
 from xdancer.music.synth import synth_groove
 from xdancer.pose.skeleton import kp

@@ -4,7 +4,14 @@ the music's beats on the motion's beats."""
 import numpy as np
 import pytest
 
-from xdancer.data.augment import AugmentConfig, jitter, mirror_poses, stretch_poses, stretched_length, time_stretch
+from xdancer.data.augment import (
+    AugmentConfig,
+    jitter,
+    mirror_poses,
+    stretch_poses,
+    stretched_length,
+    time_stretch,
+)
 from xdancer.eval.motion_features import dance_beats
 from xdancer.music.features import FEATURE_NAMES, GLOBAL_NAMES, MusicFeatures
 from xdancer.pose.skeleton import NUM_KEYPOINTS, kp

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from xdancer.pose.normalize import PoseNormalizer, SequenceTransform, denormalize, normalize, sequence_transform
+from xdancer.pose.normalize import (
+    PoseNormalizer,
+    SequenceTransform,
+    denormalize,
+    normalize,
+    sequence_transform,
+)
 from xdancer.pose.skeleton import NUM_KEYPOINTS, kp
 
 

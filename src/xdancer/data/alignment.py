@@ -224,7 +224,7 @@ def check_dwm(path: str, seed: int = 0, progress: bool = True) -> dict[str, Alig
                                      DWM_FPS) for m in motions]  # fmt: skip
     rng = np.random.default_rng(seed)
     out = {}
-    for i, (dance, (beats, env)) in enumerate(zip(dances, songs)):
+    for i, (dance, (beats, env)) in enumerate(zip(dances, songs, strict=True)):
         others = [p for j, p in enumerate(periods) if j != i]
         other_dances = [p for j, p in enumerate(dance_periods) if j != i and np.isfinite(p)]
         out[dance.name] = check_alignment(motions[i], DWM_FPS, beats, env, ANALYSIS_RATE, dance.music_offset_s,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -136,17 +136,23 @@ def project_dance(dance: DwmDance, rng: np.random.Generator, camera: CameraConfi
 
 
 def import_dwm(path: str | Path, *, views: int = 3, seed: int = 0, camera: CameraConfig | None = None,
-               with_music: bool = True) -> Iterator[ImportedClip]:  # fmt: skip
+               with_music: bool = True, max_seconds: float | None = None) -> Iterator[ImportedClip]:  # fmt: skip
     """Yield ``views`` clips per dance (one per virtual camera), with the song's music features.
 
     The random cameras of a dance come from ``seed`` and the dance's name, so importing one dance
-    alone gives the same clips as importing the whole folder.
+    alone gives the same clips as importing the whole folder. ``max_seconds`` keeps only the start
+    of each dance (quick looks and tests).
     """
     if views < 1:
         raise InputError(f"views must be at least 1, got {views}")
+    if max_seconds is not None and not max_seconds > 1:
+        raise InputError(f"max_seconds must be more than 1, got {max_seconds}")
     camera = camera or CameraConfig()
     for folder in dance_folders(path):
         dance = load_dance(folder)
+        if max_seconds is not None:
+            n = int(max_seconds * DWM_FPS)
+            dance = replace(dance, joints=dance.joints[:n], root=dance.root[:n])
         music = None
         if with_music:
             from xdancer.music.features import music_features

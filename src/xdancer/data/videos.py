@@ -59,7 +59,7 @@ def person_segments(seen: np.ndarray, fps: float, min_seconds: float = 2.0, max_
     starts = np.concatenate([[idx[0]], idx[breaks + 1]])
     stops = np.concatenate([idx[breaks] + 1, [idx[-1] + 1]])
     min_len = int(np.ceil(min_seconds * fps))
-    return [(int(a), int(b)) for a, b in zip(starts, stops) if b - a >= min_len]
+    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True) if b - a >= min_len]
 
 
 def _licence(f: Path, default: str | None) -> str:
