@@ -13,7 +13,7 @@ from xdancer.pose.smoothing import smooth_keypoints
 
 STANDING_FULL_BODY = ("mimicmotion_demo1.jpg", "moore_anyone3.png", "animatex_ty_woman.jpg")
 SEEN = 0.5
-VIDEO_SECONDS = 0.75  # enough frames to track; keeps the suite fast
+VIDEO_SECONDS = 0.5  # enough frames to show tracking; keeps the suite fast
 
 
 def _y(k: np.ndarray, *names: str) -> float:
