@@ -96,3 +96,20 @@ def test_wrong_music_is_an_input_error(models):
     m.features = m.features[:, :10]
     with pytest.raises(InputError, match="features"):
         models(m, progress=False)
+
+
+def test_a_different_tokenizer_is_flagged(models, tmp_path):
+    from xdancer.choreograph import tokenizer_fingerprint
+
+    gen = models.generator
+    export_generator(tmp_path / "same", gen, {"tokenizer": {"fingerprint": tokenizer_fingerprint(models.tokenizer)}})
+    export_generator(tmp_path / "other", gen, {"tokenizer": {"fingerprint": "0" * 16}})
+    tok_path = tmp_path / "tok"
+    export_tokenizer(tok_path, models.tokenizer.model, PoseNormalizer.identity(), {})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Choreographer(tok_path, tmp_path / "same")
+    with pytest.warns(UserWarning, match="not the one the generator was trained with"):
+        Choreographer(tok_path, tmp_path / "other")

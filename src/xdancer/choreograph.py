@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import math
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +43,15 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def tokenizer_fingerprint(tokenizer) -> str:
+    """A short hash of the tokenizer's weights: the generator records the one it was trained on."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(tokenizer.model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 class Choreographer:
     """The tokenizer and the generator, loaded once (None = the bundled defaults)."""
 
@@ -59,6 +70,13 @@ class Choreographer:
             raise InputError(
                 f"the generator speaks tokens (codebook, parts, tokens per part, stride) = {mine} but the "
                 f"tokenizer makes {theirs}: use the tokenizer the generator was trained with"
+            )
+        trained_with = getattr(self.generator, "meta", {}).get("tokenizer", {}).get("fingerprint")
+        if trained_with is not None and trained_with != tokenizer_fingerprint(self.tokenizer):
+            warnings.warn(
+                "the tokenizer is not the one the generator was trained with (its weights differ): the dances "
+                "will be garbled; retrain the generator with `xdancer train generator`",
+                stacklevel=2,
             )
 
     def __call__(

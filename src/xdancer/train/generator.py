@@ -248,6 +248,7 @@ def train_generator(cfg: GeneratorTrainConfig, resume: bool = True, device: str 
 
 
 def _train(cfg: GeneratorTrainConfig, dist: DistInfo, resume: bool) -> Path:
+    from xdancer.choreograph import tokenizer_fingerprint
     from xdancer.tokenizer import load_tokenizer
 
     if cfg.threads:
@@ -335,7 +336,8 @@ def _train(cfg: GeneratorTrainConfig, dist: DistInfo, resume: bool) -> Path:
     if dist.is_main:
         extra = {"steps": step, "train_seconds": round(elapsed, 1), "train_config": to_dict(cfg),
                  "train_clips": len(train_clips), "val_clips": len(val_clips), "history": history,
-                 "tokenizer": {"path": cfg.tokenizer or "bundled", "config": to_dict(tokenizer.config)}}  # fmt: skip
+                 "tokenizer": {"path": cfg.tokenizer or "bundled", "config": to_dict(tokenizer.config),
+                               "fingerprint": tokenizer_fingerprint(tokenizer)}}  # fmt: skip
         export_generator(final, unwrap(ddp_model), extra)
         (out / "history.json").write_text(json.dumps(history))
     return final
