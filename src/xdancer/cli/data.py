@@ -32,6 +32,12 @@ def register(add_command) -> None:
     p.add_argument("--no-music", action="store_true", help="leave the music out")
     p.set_defaults(func=run_preview)
 
+    p = add_command("data", "alignment", help="check the music alignment of Dance with Melody (BAS, tempo, onsets)")
+    p.add_argument("path", help="the dance_with_melody folder (or one DANCE_* folder)")
+    p.add_argument("-o", "--output", default=None, help="also write the per-dance numbers to this .json")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random offsets")
+    p.set_defaults(func=run_alignment)
+
 
 def run_build(args: argparse.Namespace) -> None:
     from xdancer.data.importer import build_dataset
@@ -62,7 +68,8 @@ def run_stats(args: argparse.Namespace) -> None:
         return
     from rich.console import Console
 
-    Console().print(stats_table(rows))
+    # Wide enough for every column even when the output is piped (rich assumes 80 columns then).
+    Console(width=max(Console().width, 110)).print(stats_table(rows))
 
 
 def run_preview(args: argparse.Namespace) -> None:
@@ -74,3 +81,34 @@ def run_preview(args: argparse.Namespace) -> None:
     out = preview_clip(args.dataset, args.clip, args.output, start_s=args.start, seconds=args.seconds,
                        with_music=not args.no_music)  # fmt: skip
     print(f"wrote {out}")
+
+
+def run_alignment(args: argparse.Namespace) -> None:
+    import json
+    from dataclasses import asdict
+
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    from xdancer.data.alignment import check_dwm
+    from xdancer.io_utils import atomic_path, check_output_path
+
+    if args.output:
+        check_output_path(args.output, (".json",))
+    results = check_dwm(args.path, seed=args.seed)
+    rows = {k: asdict(v) for k, v in results.items()}
+    table = Table(title="Dance with Melody: music alignment")
+    cols = ("bas_stated", "bas_random", "bas_heldout_fitted", "bas_heldout_stated", "dance_period_s",
+            "beat_period_s", "music_ac_at_dance_period", "music_ac_others", "corr_stated", "corr_random")  # fmt: skip
+    table.add_column("dance")
+    for c in cols:
+        table.add_column(c.replace("_", " "), justify="right")
+    for name, r in rows.items():
+        table.add_row(name, *(f"{r[c]:.3f}" for c in cols))
+    table.add_row("mean", *(f"{np.nanmean([r[c] for r in rows.values()]):.3f}" for c in cols), end_section=True)
+    Console(width=max(Console().width, 170)).print(table)
+    if args.output:
+        with atomic_path(args.output) as tmp:
+            tmp.write_text(json.dumps(rows, indent=1))
+        print(f"wrote {args.output}")

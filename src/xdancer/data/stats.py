@@ -75,23 +75,31 @@ def _rows(source: str, clips: list) -> SourceStats:
     )
 
 
+_SHORT = {"upper_body": "upper", "lower_body": "lower", "head": "head", "left_hand": "l.hand", "right_hand": "r.hand"}
+
+
 def stats_table(rows: list[SourceStats]):
-    """A rich Table of :func:`dataset_stats` rows."""
+    """Rich tables of :func:`dataset_stats` rows: one of sizes and coverage, one of genres."""
+    from rich.console import Group
     from rich.table import Table
 
-    table = Table(title="xdancer dataset")
-    for col in ("source", "clips", "dances", "minutes", "with music", "train/val", "genres"):
-        table.add_column(col, justify="left" if col in ("source", "genres") else "right")
-    for p in PART_NAMES:
-        table.add_column(p.replace("_", " "), justify="right")
+    table = Table(title="xdancer dataset (coverage: keypoints seen, per part)")
+    for col in ("source", "clips", "dances", "min", "music min", "train/val", *(_SHORT[p] for p in PART_NAMES)):
+        table.add_column(col, justify="left" if col == "source" else "right", no_wrap=True)
     for r in rows:
         table.add_row(
             r.source, str(r.clips), str(r.groups), f"{r.minutes:.1f}", f"{r.music_minutes:.1f}",
-            f"{r.train_clips}/{r.val_clips}", ", ".join(f"{g} {n}" for g, n in r.genres.items()),
-            *(f"{100 * r.coverage.get(p, 0):.0f}%" for p in PART_NAMES),
-            end_section=r.source != "all" and r is rows[-2],
+            f"{r.train_clips}/{r.val_clips}", *(f"{100 * r.coverage.get(p, 0):.0f}%" for p in PART_NAMES),
+            end_section=r is rows[-2],
         )  # fmt: skip
-    return table
+    genres = Table(title="clips per genre")
+    genres.add_column("source")
+    genres.add_column("genre")
+    genres.add_column("clips", justify="right")
+    for r in rows[:-1]:
+        for g, n in r.genres.items():
+            genres.add_row(r.source, g, str(n))
+    return Group(table, genres)
 
 
 def stats_markdown(rows: list[SourceStats]) -> str:
