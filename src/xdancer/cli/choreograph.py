@@ -31,6 +31,12 @@ def run(args) -> None:
         check_output_path(args.video, (".mp4",))
     if args.seconds is not None and not args.seconds > 0:
         raise InputError(f"--seconds must be positive, got {args.seconds}")
+    from xdancer.generator import SamplingConfig
+
+    try:  # check the sampling options before any slow work
+        SamplingConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+    except ValueError as e:
+        raise InputError(str(e)) from None
     reference = None
     if args.image is not None:
         from xdancer.image_io import load_image
