@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.test_generator_model import tiny
 from xdancer.generator import MotionGPT, SamplingConfig, generate, sample_logits
 from xdancer.generator.sampling import context_indices, window_starts
-from tests.test_generator_model import tiny
 
 
 def test_sample_logits_filters():
@@ -54,7 +54,7 @@ def setup(B=2, frames=17, seed=0, **kw):
 def reference_greedy(model: MotionGPT, n_frames: int, music, glob, prompt=None) -> torch.Tensor:
     """Greedy windows written with the uncached forward only (slow, obviously right)."""
     cfg = model.cfg
-    B, n, W, O = music.shape[0], cfg.tokens_per_frame, cfg.window_frames, cfg.overlap_frames
+    B, n, W, Ov = music.shape[0], cfg.tokens_per_frame, cfg.window_frames, cfg.overlap_frames
     emb = model.embed_music(music)
     out = torch.zeros(B, n_frames, n, dtype=torch.long)
     filled = 0 if prompt is None else prompt.shape[1]
@@ -64,7 +64,7 @@ def reference_greedy(model: MotionGPT, n_frames: int, music, glob, prompt=None) 
     while True:
         end = min(start + W, n_frames)
         if start > 0:
-            ctx = out[:, context_indices(start - (W - O), start + O, cfg.n_context_frames)]
+            ctx = out[:, context_indices(start - (W - Ov), start + Ov, cfg.n_context_frames)]
         flat = out[:, start:end].reshape(B, -1).clone()
         for j in range((filled - start) * n, flat.shape[1]):
             x = model.prefix(B, glob, ctx)
@@ -79,7 +79,7 @@ def reference_greedy(model: MotionGPT, n_frames: int, music, glob, prompt=None) 
         filled = end
         if end == n_frames:
             return out
-        start = end - O
+        start = end - Ov
 
 
 def test_windows_are_spliced_by_continuing_the_overlap():

@@ -99,7 +99,7 @@ def generate(
     cfg = model.cfg
     sampling = sampling or SamplingConfig()
     B = next(x.shape[0] for x in (music, global_context, prompt) if x is not None) if batch is None else batch
-    n, W, O = cfg.tokens_per_frame, cfg.window_frames, cfg.overlap_frames
+    n, W, Ov = cfg.tokens_per_frame, cfg.window_frames, cfg.overlap_frames
     device = model.head.weight.device
     gen = torch.Generator(device=device).manual_seed(sampling.seed)
     model.eval()
@@ -117,10 +117,10 @@ def generate(
     bar = tqdm(total=n_frames, desc="choreographing", unit="frame", disable=not progress)
     bar.update(filled)
     context = None
-    for start in window_starts(n_frames, W, O):
+    for start in window_starts(n_frames, W, Ov):
         end = min(start + W, n_frames)
         if start > 0 and cfg.motion_context:
-            prev = start - (W - O)  # the previous window: [prev, prev + W)
+            prev = start - (W - Ov)  # the previous window: [prev, prev + W)
             context = out[:, context_indices(prev, prev + W, cfg.n_context_frames)]  # (B, F, n)
         window_music = None if music_emb is None else music_emb[:, start:end]
         table = model.position_table(window_music, B, end - start)  # (B, (end-start) * n, C)

@@ -163,7 +163,7 @@ def window_batch(clips: list[TokenClip], picks: list[tuple[int, int, bool]], cfg
     convolution's padding at a track's ends at inference); global_context (B, G);
     context_tokens (B, F, n) and context_mask (B,).
     """
-    W, O, S, F = cfg.window_frames, cfg.overlap_frames, cfg.temporal_stride, cfg.n_context_frames
+    W, Ov, S, F = cfg.window_frames, cfg.overlap_frames, cfg.temporal_stride, cfg.n_context_frames
     m = cfg.music_kernel // 2
     B, n = len(picks), cfg.tokens_per_frame
     tokens = np.zeros((B, W, n), np.int64)
@@ -178,8 +178,8 @@ def window_batch(clips: list[TokenClip], picks: list[tuple[int, int, bool]], cfg
         a, b = max(lo, 0), min(hi, len(clip.music))
         music[i, a - lo : b - lo] = clip.music[a:b]
         glob[i] = clip.global_context
-        if use_ctx and s >= W - O:
-            ctx[i] = clip.tokens[context_indices(s - W + O, s - W + O + W, F).numpy()]
+        if use_ctx and s >= W - Ov:
+            ctx[i] = clip.tokens[context_indices(s - W + Ov, s - W + Ov + W, F).numpy()]
             mask[i] = True
     t = torch.from_numpy
     return {"tokens": t(tokens), "music": t(music), "global_context": t(glob), "context_tokens": t(ctx),
@@ -195,7 +195,7 @@ def random_picks(clips: list[TokenClip], batch: int, cfg: GPTConfig, rng: np.ran
 
 
 def validation_picks(clips: list[TokenClip], cfg: GPTConfig, limit: int) -> list[tuple[int, int, bool]]:
-    """Windows laid out as inference lays them (step W - O, context from the previous window)."""
+    """Windows laid out as inference lays them (step W - overlap, context from the previous window)."""
     W, step = cfg.window_frames, cfg.window_frames - cfg.overlap_frames
     picks = [(c, s, True) for c, clip in enumerate(clips) for s in range(0, len(clip.tokens) - W + 1, step)]
     idx = np.linspace(0, len(picks) - 1, num=min(limit, len(picks))).round().astype(int)
