@@ -251,3 +251,15 @@ def test_same_photo_same_pose_whatever_came_before():
     detect_image(np.ascontiguousarray(photo[:, ::-1]))  # a different picture in between
     np.testing.assert_array_equal(detect_image(photo).keypoints, first)
     np.testing.assert_array_equal(detect_image(photo).keypoints, first)
+
+
+@pytest.mark.slow
+def test_whole_video_track_is_continuous(shared_data):
+    """A whole dance (8 s): the person is seen throughout and no body point teleports."""
+    seq = detect_video(shared_data / "videos" / "animatex_dance_1.mp4", progress=False)
+    assert len(seq) == 194 and seq.meta["frames_with_person"] == len(seq)
+    k = seq.keypoints[:, :18]
+    both = (k[1:, :, 2] > SEEN) & (k[:-1, :, 2] > SEEN)  # (T-1, 18) seen in consecutive frames
+    step = np.linalg.norm(np.diff(k[..., :2], axis=0), axis=-1)[both]
+    assert np.percentile(step, 99) < 0.1 * seq.frame_size[1]  # under 10 % of the height per frame
+    assert (seq.confidence[:, FACE_START] > 0).mean() > 0.8
