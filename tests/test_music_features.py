@@ -86,20 +86,20 @@ def test_click_frames_at_the_pose_rate():
     np.testing.assert_array_equal(feats.beat_frames, np.round(feats.beat_times * 30).astype(int))
 
 
-@pytest.mark.parametrize("bpm", [72.0, 95.0, 110.0, 123.0, 140.0, 150.0])
+@pytest.mark.parametrize("bpm", [72.0, 105.0, 123.0, 150.0])
 def test_tempo_of_click_tracks_within_two_percent(bpm):
-    times = 0.25 + np.arange(0, 24, 60 / bpm)
-    times = times[times < 24.5]
-    feats = extract_features(clicks(times, 25.0), SR)
+    times = 0.25 + np.arange(0, 15, 60 / bpm)
+    times = times[times < 15.5]
+    feats = extract_features(clicks(times, 16.0), SR)
     assert feats.tempo_bpm == pytest.approx(bpm, rel=0.02)
     assert feats.tempo_bpm == pytest.approx(bpm, rel=0.002)  # the line fit is much finer than 2 %
     assert nearest_errors(feats.beat_times, times).max() < 0.012
     assert len(feats.beat_times) >= len(times) - 3
 
 
-@pytest.mark.parametrize("bpm", [88.0, 120.0, 136.0])
+@pytest.mark.parametrize("bpm", [88.0, 136.0])
 def test_groove_beats_land_on_its_grid(bpm):
-    seconds = 16.0
+    seconds = 12.0
     wave = synth_groove(bpm, seconds, seed=3)
     assert wave.dtype == np.float32 and wave.size == seconds * SR
     assert np.abs(wave).max() == pytest.approx(0.9, abs=1e-4)

@@ -52,6 +52,10 @@ ANALYSIS_RATE = 200
 ANALYSIS_HOP = exact_div(SAMPLE_RATE, ANALYSIS_RATE)  # 120 samples = 5 ms
 # EDGE smooths CENS chroma over 41 frames at 30 fps; the same span in seconds is kept at any rate.
 CENS_SMOOTH_SECONDS = 41 / 30
+# How strongly the beat tracker keeps to one period. librosa's (and EDGE's) 100 lets syncopated
+# passages pull the beat a quarter period off for bars at a time (vibe_ace, 8-15 s); dancers keep
+# a steady pulse, and 400 holds it there while still following gradual tempo changes.
+BEAT_TIGHTNESS = 400
 MIN_SECONDS = 1.0  # shorter audio has no meaningful tempo
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this the track is treated as silent
 FORMAT_VERSION = 1
@@ -275,10 +279,11 @@ def estimate_beats(y: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[float, np.ndar
        computed on the envelope max-pooled to 50 Hz: 16x cheaper than at 200 Hz.
     2. The lag refined to a fraction of a 5 ms step on the whole-track autocorrelation (parabolic
        peak interpolation), since the tempogram's lag grid is ~2-4 % coarse at 100-160 bpm.
-    3. librosa's dynamic-programming beat tracker at that tempo (EDGE's tightness of 100); each beat
+    3. librosa's dynamic-programming beat tracker at that tempo (``BEAT_TIGHTNESS``); each beat
        is then moved to the onset-envelope maximum within 25 ms, because the tracker's smoothed
        score lags sharp attacks by ~5-10 ms.
-    4. The tempo re-fitted as the slope of a least-squares line through the beat times.
+    4. First and last beats off the period dropped (the tracker guesses there), and the tempo
+       re-fitted as the slope of a least-squares line through the beat times.
     """
     import librosa
 
@@ -288,9 +293,11 @@ def estimate_beats(y: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[float, np.ndar
     pooled = env[: n_pooled * 4].reshape(n_pooled, 4).max(axis=1)
     coarse = float(librosa.feature.tempo(onset_envelope=pooled, sr=sr, hop_length=hop * 4)[0])
     tempo = _refine_lag_tempo(env, coarse)
-    _, beat_idx = librosa.beat.beat_track(onset_envelope=env, sr=sr, hop_length=hop, bpm=tempo, tightness=100)
+    _, beat_idx = librosa.beat.beat_track(
+        onset_envelope=env, sr=sr, hop_length=hop, bpm=tempo, tightness=BEAT_TIGHTNESS
+    )
     beat_idx = _snap_to_peaks(env, np.asarray(beat_idx, dtype=np.int64), radius=ANALYSIS_RATE // 40)
-    beats = beat_idx.astype(np.float64) / ANALYSIS_RATE
+    beats = _trim_edge_beats(beat_idx.astype(np.float64) / ANALYSIS_RATE, 60.0 / tempo)
     if beats.size >= 4:
         period = float(np.median(np.diff(beats)))
         index = np.round((beats - beats[0]) / period)
@@ -331,6 +338,16 @@ def _refine_lag_tempo(env: np.ndarray, bpm: float) -> float:
     denom = a - 2 * b + c
     shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
     return 60.0 * ANALYSIS_RATE / (k + float(np.clip(shift, -0.5, 0.5)))
+
+
+def _trim_edge_beats(beats: np.ndarray, period: float) -> np.ndarray:
+    """Drop first/last beats off the period by over 20 %: the tracker, short of context at the
+    ends of the audio, latches onto an off-beat onset there."""
+    while beats.size >= 3 and abs(beats[-1] - beats[-2] - period) > 0.2 * period:
+        beats = beats[:-1]
+    while beats.size >= 3 and abs(beats[1] - beats[0] - period) > 0.2 * period:
+        beats = beats[1:]
+    return beats
 
 
 def _snap_to_peaks(env: np.ndarray, idx: np.ndarray, radius: int) -> np.ndarray:
