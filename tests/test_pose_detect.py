@@ -263,3 +263,15 @@ def test_whole_video_track_is_continuous(shared_data):
     step = np.linalg.norm(np.diff(k[..., :2], axis=0), axis=-1)[both]
     assert np.percentile(step, 99) < 0.1 * seq.frame_size[1]  # under 10 % of the height per frame
     assert (seq.confidence[:, FACE_START] > 0).mean() > 0.8
+
+
+def test_large_photo_gives_the_same_pose_in_its_own_pixels(shared_data):
+    import cv2
+
+    photo = load_image(shared_data / "images" / "moore_anyone3.png")  # 614 x 922
+    small = detect_image(photo).keypoints[0]
+    big = detect_image(cv2.resize(photo, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)).keypoints[0]
+    seen = (small[:, 2] > SEEN) & (big[:, 2] > SEEN)
+    assert seen.sum() > 120
+    err = np.abs(big[seen, :2] / 3.0 - small[seen, :2]).max(axis=-1)
+    assert err.max() < 0.01 * photo.shape[0]  # within 1 % of the height, in the big photo's pixels

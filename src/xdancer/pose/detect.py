@@ -40,6 +40,7 @@ MASK_GREY = 127  # other people's pixels are painted this grey when one person i
 # A video that decodes to fewer frames than this share of what its header announces is truncated
 # (headers are off by a frame or so, never by 10 %).
 MIN_FRAMES_READ = 0.9
+MAX_DETECT_SIDE = 2048  # px: photos larger than this are shrunk for detection (coordinates are not)
 
 
 @dataclass
@@ -152,14 +153,23 @@ VIEWS: tuple[tuple[str, Callable[[], tuple[Callable, Callable]]], ...] = (
 
 
 def _detect_views(holistic, rgb: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """(134, 3) keypoints in ``rgb``'s pixels from the first view that shows a person, and its name."""
+    import cv2
+
     h, w = rgb.shape[:2]
+    # Holistic's models see crops of at most 256 px; a 24-megapixel photo only costs memory (and
+    # its 50 % border view would be four times that), so large photos are shrunk first.
+    s = min(1.0, MAX_DETECT_SIDE / max(h, w))
+    small = rgb if s == 1.0 else cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
     for name, make in VIEWS:
         fwd, back = make()
         forget(holistic)
-        kps = _run_holistic(holistic, fwd(rgb))
+        kps = _run_holistic(holistic, fwd(small))
         if not is_person(kps):
             continue
-        kps = back(kps, rgb)
+        kps = back(kps, small)
+        kps[:, 0] *= w / small.shape[1]
+        kps[:, 1] *= h / small.shape[0]
         inside = (kps[:, 0] >= 0) & (kps[:, 0] < w) & (kps[:, 1] >= 0) & (kps[:, 1] < h) & (kps[:, 2] > 0)
         kps[~inside] = 0.0
         return kps, name
