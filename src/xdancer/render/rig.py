@@ -117,16 +117,17 @@ BONE_INDEX = {b.name: i for i, b in enumerate(BONES)}
 # (a hand continues the forearm, a foot points forward-down from the shin), as a fraction of it.
 END_BONE_EXTENT = {"right_hand": 0.35, "left_hand": 0.35, "right_foot": 0.3, "left_foot": 0.3}
 HEAD_EXTENT = 0.9  # the head's skinning segment runs from the nose this far (x neck->nose) upward
+CHIN = 0.5  # ... and down to this point between the nose and the neck, so the chin goes with the head
 HAND_REACH = 1.8  # a hand's skinning segment runs past the knuckles to the fingertips (x wrist->knuckles)
 
 
 def bone_segments(joints: np.ndarray) -> np.ndarray:
     """(B, 2, 2) skinning segments of the reference rig: the bone itself, except the head which runs
-    from the nose upward, away from the neck (the head has no keypoint at its top), and the hands,
+    from the chin up past the nose (the head has no keypoint at its top), and the hands,
     which reach on to the fingertips."""
     seg = np.stack([joints[[b.parent_joint for b in BONES], :2], joints[[b.child_joint for b in BONES], :2]], 1)
     nose, neck = joints[J["nose"], :2], joints[J["neck"], :2]
-    seg[BONE_INDEX["head"]] = (nose, nose + HEAD_EXTENT * (nose - neck))
+    seg[BONE_INDEX["head"]] = (nose + CHIN * (neck - nose), nose + HEAD_EXTENT * (nose - neck))
     for name in ("right_hand", "left_hand"):
         a, b = seg[BONE_INDEX[name]]
         seg[BONE_INDEX[name], 1] = a + HAND_REACH * (b - a)
