@@ -66,7 +66,8 @@ class RendererTrainConfig:
     init_from: str | None = None  # a trained renderer to start from (required for per_person)
     seed: int = 0
     # Data: frames are cropped around the person (static camera: one box per video) and resized.
-    max_frames: int | None = 300  # per video
+    max_frames: int | None = 300  # per video, after taking every frame_stride-th frame
+    frame_stride: int = 1  # consecutive video frames are near-duplicates at 24-30 fps
     crop_margin: float = 0.15
     val_frames: int = 0  # last frames of each video held out (per_person: measure PSNR there)
     # Phase 0: the VAE (skipped with SD-1.5 weights or init_from).
@@ -101,7 +102,7 @@ class RendererTrainConfig:
         for name in ("vae_steps", "stage1_steps", "stage2_steps", "val_frames", "warmup_steps", "threads"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
-        for name in ("vae_batch", "stage1_batch", "stage2_batch", "ckpt_every", "log_every"):
+        for name in ("frame_stride", "vae_batch", "stage1_batch", "stage2_batch", "ckpt_every", "log_every"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.max_frames is not None and self.max_frames < 2:
@@ -180,6 +181,24 @@ def _vae_loss(vae: nn.Module, images: torch.Tensor, kl_weight: float) -> torch.T
 
 
 @torch.no_grad()
+def _cache_latents(vae: nn.Module, clips: list[VideoClip], device: torch.device, batch: int = 16) -> None:
+    """Encode every frame once with the (now frozen) VAE: the diffusion stages then never run it."""
+    for clip in clips:
+        parts = []
+        for i in range(0, len(clip.frames), batch):
+            dist = vae.encode(images_to_tensor(clip.frames[i : i + batch]).to(device)).latent_dist
+            parts.append(torch.cat([dist.mean, dist.std], dim=1))
+        clip.latents = torch.cat(parts)
+
+
+def _sample_latents(clip: VideoClip, idx: np.ndarray, scale: float, g: torch.Generator, device: torch.device) -> torch.Tensor:
+    """Scaled latents of frames ``idx`` (any shape S) -> (*S, c, h, w), drawn from the posterior."""
+    mean, std = clip.latents[torch.from_numpy(idx.reshape(-1))].to(device).chunk(2, dim=1)
+    z = mean + std * torch.randn(mean.shape, generator=g).to(device)
+    return (z * scale).unflatten(0, idx.shape)
+
+
+@torch.no_grad()
 def _latent_scale(vae: nn.Module, clips: list[VideoClip], device: torch.device) -> float:
     """1 / std of the VAE's latents (SD's recipe for ``scaling_factor``), so noise and data match."""
     zs = []
@@ -231,7 +250,7 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
             cfg.model, token_vocab=tokenizer.codebook_size, token_parts=tokenizer.num_parts,
             tokens_per_part=tokenizer.tokens_per_part, token_stride=tokenizer.temporal_stride))  # fmt: skip
     clips = load_videos(videos, cfg.model, out / "cache", tokenizer, cfg.max_frames, cfg.crop_margin, cfg.val_frames,
-                        progress=dist.is_main)  # fmt: skip
+                        cfg.frame_stride, progress=dist.is_main)  # fmt: skip
 
     # 2. Model, VAE, noise schedule.
     model, vae, train_vae = _build(cfg)
@@ -262,6 +281,8 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
         if saved_meta is not None and saved_meta.get("phase") == phase and int(saved_meta["step"]) == step:
             load_training_state(state_path, bundle, opt, dist.device)
         saved_meta = None
+        if phase != "vae" and clips[0].latents is None:
+            _cache_latents(vae, clips, dist.device)
         ddp = bundle
         if dist.distributed:  # parts of the ReferenceNet (its output layers) get no gradient
             ids = [dist.device.index] if dist.device.type == "cuda" else None
@@ -330,9 +351,9 @@ def _loss(phase: str, ddp: nn.Module, bundle: _Bundle, clips: list[VideoClip], c
     refs, targets = _sample_indices(clip, batch, frames, rng)
     with torch.no_grad():
         g = torch.Generator().manual_seed(int(rng.integers(2**31)))
-        ref_lat = encode(bundle.vae, images_to_tensor(clip.frames[refs]).to(device))  # (B, c, h, w)
-        tgt = images_to_tensor(clip.frames[targets.reshape(-1)]).to(device)
-        lat = encode(bundle.vae, tgt, generator=g, sample=True).unflatten(0, targets.shape)  # (B, F, c, h, w)
+        scale = bundle.vae.config.scaling_factor
+        ref_lat = clip.latents[torch.from_numpy(refs)].to(device).chunk(2, dim=1)[0] * scale  # (B, c, h, w), mean
+        lat = _sample_latents(clip, targets, scale, g, device)  # (B, F, c, h, w)
         drop = torch.from_numpy(rng.random(batch) < cfg.ref_drop_prob).to(device)
         ref_lat = torch.where(drop[:, None, None, None], torch.zeros_like(ref_lat), ref_lat)
         noise = torch.randn(lat.shape, generator=g).to(device)

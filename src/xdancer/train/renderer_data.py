@@ -31,6 +31,7 @@ class VideoClip:
     pixels; tokens (N, P*K) long per frame (motion decoder) or None; confidence (N, P);
     the first ``n_train`` frames are for training, the rest are held out."""
 
+
     name: str
     frames: np.ndarray
     keypoints: np.ndarray
@@ -38,6 +39,8 @@ class VideoClip:
     confidence: torch.Tensor
     fps: float
     n_train: int
+    # (N, 2c, h, w): VAE posterior mean and std of every frame, filled once the VAE is fixed.
+    latents: torch.Tensor | None = None
 
 
 def list_videos(path: str | Path) -> list[Path]:
@@ -87,7 +90,8 @@ def crop_frame(rgb: np.ndarray, box: tuple[int, int, int, int], size: tuple[int,
 
 
 def _poses(path: Path, cache: Path, max_frames: int | None, progress: bool) -> PoseSequence:
-    """Detected poses of a video, cached beside the training run (detection is the slow part)."""
+    """Detected poses of a video's first ``max_frames`` frames, cached beside the training run
+    (detection is the slow part)."""
     from xdancer.pose.detect import detect_video
 
     cached = cache / f"{path.stem}.{max_frames or 'all'}.poses.npz"
@@ -100,16 +104,19 @@ def _poses(path: Path, cache: Path, max_frames: int | None, progress: bool) -> P
 
 
 def load_video(path: Path, cfg: DiffusionRendererConfig, cache: Path, tokenizer, max_frames: int | None,
-               margin: float, val_frames: int, progress: bool = True) -> VideoClip:  # fmt: skip
+               margin: float, val_frames: int, stride: int = 1, progress: bool = True) -> VideoClip:  # fmt: skip
+    """Every ``stride``-th frame of ``path``, at most ``max_frames`` of them (poses are tracked on all)."""
     from xdancer.video.io import read_video
 
-    seq = _poses(path, cache, max_frames, progress)
+    seq = _poses(path, cache, None if max_frames is None else (max_frames - 1) * stride + 1, progress)
+    if stride > 1:
+        seq = PoseSequence(seq.keypoints[::stride], seq.fps / stride, seq.frame_size, seq.meta)
     n = len(seq)
     if n - val_frames < 2:
         raise InputError(f"{path.name}: {n} frames leave fewer than 2 for training after holding out {val_frames}")
     size = (cfg.width, cfg.height)
     box = person_box(seq.keypoints, seq.frame_size, cfg.width / cfg.height, margin)
-    frames = np.stack([crop_frame(rgb, box, size) for _, rgb in islice(read_video(path), n)])
+    frames = np.stack([crop_frame(rgb, box, size) for _, rgb in islice(read_video(path), 0, n * stride, stride)])
     if len(frames) != n:
         raise InputError(f"{path.name}: read {len(frames)} frames but detected poses in {n}")
     kps = seq.keypoints.copy()
@@ -126,7 +133,7 @@ def load_video(path: Path, cfg: DiffusionRendererConfig, cache: Path, tokenizer,
 
 
 def load_videos(videos: list[Path], cfg: DiffusionRendererConfig, cache: Path, tokenizer, max_frames: int | None,
-                margin: float, val_frames: int, progress: bool = True) -> list[VideoClip]:  # fmt: skip
+                margin: float, val_frames: int, stride: int = 1, progress: bool = True) -> list[VideoClip]:  # fmt: skip
     if not videos:
         raise InputError("no training videos given")
-    return [load_video(v, cfg, cache, tokenizer, max_frames, margin, val_frames, progress) for v in videos]
+    return [load_video(v, cfg, cache, tokenizer, max_frames, margin, val_frames, stride, progress) for v in videos]

@@ -30,6 +30,7 @@ def build_vae(cfg: DiffusionRendererConfig) -> AutoencoderKL:
         layers_per_block=cfg.vae_layers_per_block,
         latent_channels=cfg.latent_channels,
         norm_num_groups=cfg.vae_norm_groups,
+        mid_block_add_attention=cfg.vae_mid_attention,
         sample_size=cfg.height,
         scaling_factor=cfg.vae_scaling_factor,
     )
@@ -52,11 +53,15 @@ def _load_into(module: torch.nn.Module, path: Path, what: str) -> None:
     except (OSError, ValueError) as e:
         raise InputError(f"cannot read {what} weights {path}: {e}") from e
     state = {k: v.float() for k, v in state.items()}
-    missing, unexpected = module.load_state_dict(state, strict=False)
+    hint = "use the sd15 preset for SD-1.5 weights"
+    try:
+        missing, unexpected = module.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # same names, other shapes
+        raise InputError(f"{what} weights in {path} do not fit the configured model ({str(e)[:300]}...); {hint}") from e
     if missing or unexpected:
         raise InputError(
             f"{what} weights in {path} do not fit the configured model ({len(missing)} missing, "
-            f"{len(unexpected)} unexpected keys, e.g. {(missing + unexpected)[:3]}); use the sd15 preset for SD-1.5 weights"
+            f"{len(unexpected)} unexpected keys, e.g. {(missing + unexpected)[:3]}); {hint}"
         )
 
 
