@@ -436,11 +436,17 @@ def music_features(
     from xdancer.music.io import load_audio
 
     enc = get_encoder(encoder, model_path)
-    with tqdm(total=2, desc="decoding audio", unit="step", disable=not progress, leave=False) as bar:
-        wave = load_audio(path, SAMPLE_RATE, offset=offset, duration=duration)
-        bar.update()
-        bar.set_description(f"analysing {len(wave) / SAMPLE_RATE:.0f} s of music")
+    fps_fraction(fps)
+    wave = load_audio(path, SAMPLE_RATE, offset=offset, duration=duration)
+    check_audio(wave, SAMPLE_RATE)  # silent or too short: say so before any progress bar
+    # The bar appears only when the analysis takes more than a second (long songs, the first call).
+    with tqdm(
+        total=1,
+        desc=f"analysing {len(wave) / SAMPLE_RATE:.0f} s of music",
+        disable=not progress,
+        leave=False,
+        delay=1.0,
+    ):
         feats = enc.encode(wave, SAMPLE_RATE, fps)
-        bar.update()
     feats.meta.update({"source": str(path), "offset": float(offset), "duration": len(wave) / SAMPLE_RATE})
     return (feats, wave) if return_wave else feats
