@@ -45,15 +45,14 @@ def dense_map(ids: np.ndarray, affines: np.ndarray, box: tuple[int, int, int, in
     """Backward map (map_x, map_y), each (h, w) float32, from an id buffer; -1 where uncovered."""
     x0, y0, _, _ = box
     h, w = ids.shape
-    covered = ids >= 0
-    ys, xs = np.nonzero(covered)
-    m = affines[ids[ys, xs]]  # (N, 2, 3)
-    fx = (xs + x0).astype(np.float32)
-    fy = (ys + y0).astype(np.float32)
-    map_x = np.full((h, w), -1.0, dtype=np.float32)
-    map_y = np.full((h, w), -1.0, dtype=np.float32)
-    map_x[ys, xs] = m[:, 0, 0] * fx + m[:, 0, 1] * fy + m[:, 0, 2]
-    map_y[ys, xs] = m[:, 1, 0] * fx + m[:, 1, 1] * fy + m[:, 1, 2]
+    # One extra row maps "no triangle" (-1, the last row under numpy's negative indexing) outside the
+    # photo, so a single gather covers every pixel of the box without masks.
+    table = np.concatenate([affines.reshape(-1, 6), [[0, 0, -1, 0, 0, -1]]]).astype(np.float32)
+    coef = np.take(table, ids, axis=0, mode="wrap")  # (h, w, 6)
+    xs = np.arange(x0, x0 + w, dtype=np.float32)[None, :]
+    ys = np.arange(y0, y0 + h, dtype=np.float32)[:, None]
+    map_x = coef[..., 0] * xs + coef[..., 1] * ys + coef[..., 2]
+    map_y = coef[..., 3] * xs + coef[..., 4] * ys + coef[..., 5]
     return map_x, map_y
 
 
@@ -64,10 +63,9 @@ def composite(background: np.ndarray, rgba: np.ndarray, map_x: np.ndarray, map_y
     x0, y0, x1, y1 = box
     np.copyto(out, background)
     fg = cv2.remap(rgba, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    # Premultiplied "over": out = fg_rgb + (1 - a) * bg, in 8-bit fixed point.
-    inv = 255 - fg[..., 3:4].astype(np.uint16)
+    # Premultiplied "over": out = fg_rgb + (1 - a) * bg, with OpenCV's saturating 8-bit arithmetic.
+    inv = cv2.bitwise_not(fg[..., 3])
     region = out[y0:y1, x0:x1]
-    mixed = fg[..., :3] + (region.astype(np.uint16) * inv + 127) // 255
-    np.minimum(mixed, 255, out=mixed)
-    region[:] = mixed
+    behind = cv2.multiply(region, cv2.merge([inv, inv, inv]), scale=1.0 / 255.0)
+    region[:] = cv2.add(cv2.cvtColor(fg, cv2.COLOR_RGBA2RGB), behind)
     return out
