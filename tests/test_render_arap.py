@@ -93,6 +93,12 @@ def test_mesh_of_a_disc_covers_it_and_nothing_outside():
     yy, xx = np.mgrid[:100, :120]
     mask[(xx - 60) ** 2 + (yy - 50) ** 2 <= 35**2] = 1
     mesh = build_mesh(mask, spacing=8)
-    area = 0.5 * np.abs(np.cross(*(mesh.vertices[mesh.triangles[:, [1, 2]]] - mesh.vertices[mesh.triangles[:, [0]]]).transpose(1, 0, 2)))
+    area = 0.5 * np.abs(
+        np.cross(
+            *(mesh.vertices[mesh.triangles[:, [1, 2]]] - mesh.vertices[mesh.triangles[:, [0]]]).transpose(
+                1, 0, 2
+            )
+        )
+    )
     assert abs(area.sum() - mask.sum()) / mask.sum() < 0.05
     assert (np.linalg.norm(mesh.vertices - (60, 50), axis=1) <= 36).all()

@@ -16,7 +16,9 @@ from xdancer.render.warp import WarpRenderer, WarpRendererConfig
 HEIGHT = 384
 # Arms crossing the body or raised to the head in the photo are not yet separated cleanly from the
 # torso or the head (docs/render.md, "Limits"); the detector then misses some joints on those photos.
-_HARD = pytest.mark.xfail(reason="limbs touching the body in the photo: PCK@0.1 0.48-0.82 (docs/render.md)", strict=False)
+_HARD = pytest.mark.xfail(
+    reason="limbs touching the body in the photo: PCK@0.1 0.48-0.82 (docs/render.md)", strict=False
+)
 PHOTOS = ("moore_anyone3.png", "mimicmotion_demo1.jpg", pytest.param("animatex_ty_woman.jpg", marks=_HARD),
           pytest.param("musepose_ref.png", marks=_HARD), pytest.param("moore_anyone1_anime.png", marks=_HARD))  # fmt: skip
 
@@ -154,9 +156,13 @@ def test_detector_recovers_the_driving_poses(shared_data, name):
     hits, total = 0, 0
     for frame, target in zip(frames_for(renderer, prep, drive), drive, strict=True):
         found = detect_image(frame, allow_multiple=True).keypoints[0]
-        torso = np.linalg.norm(target[kp("neck"), :2] - 0.5 * (target[kp("right_hip"), :2] + target[kp("left_hip"), :2]))
+        torso = np.linalg.norm(
+            target[kp("neck"), :2] - 0.5 * (target[kp("right_hip"), :2] + target[kp("left_hip"), :2])
+        )
         w, h = prep.size
-        in_frame = (target[BODY, 0] >= 0) & (target[BODY, 0] < w) & (target[BODY, 1] >= 0) & (target[BODY, 1] < h)
+        in_frame = (
+            (target[BODY, 0] >= 0) & (target[BODY, 0] < w) & (target[BODY, 1] >= 0) & (target[BODY, 1] < h)
+        )
         seen = (found[BODY, 2] >= 0.3) & (target[BODY, 2] >= 0.3) & in_frame
         err = np.linalg.norm(found[BODY, :2] - target[BODY, :2], axis=1)
         hits += int((err[seen] <= 0.1 * torso).sum())
@@ -192,7 +198,9 @@ def test_arap_deformation_renders_too(photo):
     image, pose = photo
     renderer = WarpRenderer(WarpRendererConfig(deformation="arap"))
     prep = renderer.prepare(image, pose, height=256)
-    frames = frames_for(renderer, prep, np.concatenate([prep.reference_kps[None], dance_from(prep.reference_kps)]))
+    frames = frames_for(
+        renderer, prep, np.concatenate([prep.reference_kps[None], dance_from(prep.reference_kps)])
+    )
     assert all(f.shape == (256, prep.size[0], 3) for f in frames)
     assert np.abs(frames[0].astype(int) - frames[2].astype(int)).mean() > 1.0
 
@@ -220,7 +228,9 @@ def test_cli_renders_an_mp4(tmp_path, shared_data, photo):
     from xdancer.video.io import probe_video
 
     image, pose = photo
-    seq = PoseSequence(dance_from(pose.keypoints[0].astype(np.float64)).astype(np.float32), 30, pose.frame_size)
+    seq = PoseSequence(
+        dance_from(pose.keypoints[0].astype(np.float64)).astype(np.float32), 30, pose.frame_size
+    )
     seq.save(tmp_path / "dance.npz")
     out = tmp_path / "out.mp4"
     rc = main(["render", str(shared_data / "images" / "moore_anyone3.png"), str(tmp_path / "dance.npz"),

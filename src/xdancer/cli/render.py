@@ -11,7 +11,9 @@ def register(add_command) -> None:
     p.add_argument("poses", help="pose sequence .npz (xdancer pose / xdancer choreograph output)")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4)")
     p.add_argument("--music", default=None, help="audio laid under the video, cut to its length")
-    p.add_argument("--height", type=int, default=512, help="output height in pixels (even); width follows the photo")
+    p.add_argument(
+        "--height", type=int, default=512, help="output height in pixels (even); width follows the photo"
+    )
     p.add_argument("--config", default=None, help="YAML file of WarpRendererConfig options")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one renderer option, e.g. --set deformation=arap (repeatable)")  # fmt: skip
@@ -30,5 +32,7 @@ def run(args: argparse.Namespace) -> None:
         config = load_config(WarpRendererConfig, args.config, args.overrides)
     except ValueError as e:
         raise InputError(f"bad renderer option: {e}") from e
-    out = animate_photo(args.photo, args.poses, args.output, music=args.music, height=args.height, config=config)
+    out = animate_photo(
+        args.photo, args.poses, args.output, music=args.music, height=args.height, config=config
+    )
     print(out)

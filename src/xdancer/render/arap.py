@@ -135,7 +135,10 @@ class ARAPDeformer:
 
         # Step 2: the plain edge-difference operator (one per coordinate).
         a2 = sp.csr_matrix(
-            (np.r_[-np.ones(ne), np.ones(ne)], (np.r_[np.arange(ne), np.arange(ne)], np.r_[edges[:, 0], edges[:, 1]])),
+            (
+                np.r_[-np.ones(ne), np.ones(ne)],
+                (np.r_[np.arange(ne), np.arange(ne)], np.r_[edges[:, 0], edges[:, 1]]),
+            ),
             shape=(ne, nv),
         )
         self._a2t = a2.T.tocsr()

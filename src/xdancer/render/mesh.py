@@ -78,7 +78,12 @@ def build_mesh(mask: np.ndarray, spacing: float) -> Mesh:
         return grown[y, x] > 0
 
     a, b, c = points[tri[:, 0]], points[tri[:, 1]], points[tri[:, 2]]
-    keep = inside_mask((a + b + c) / 3) & inside_mask((a + b) / 2) & inside_mask((b + c) / 2) & inside_mask((c + a) / 2)
+    keep = (
+        inside_mask((a + b + c) / 3)
+        & inside_mask((a + b) / 2)
+        & inside_mask((b + c) / 2)
+        & inside_mask((c + a) / 2)
+    )
     tri = tri[keep]
     # Drop vertices no triangle uses and renumber.
     used = np.unique(tri)

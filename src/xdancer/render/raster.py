@@ -16,7 +16,9 @@ import numpy as np
 SUBPIXEL_BITS = 4  # fillConvexPoly fixed-point precision: 1/16 pixel
 
 
-def backward_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def backward_affines(
+    src: np.ndarray, dst: np.ndarray, triangles: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(F, 2, 3) affine maps taking each deformed triangle (``dst`` vertices) back onto the photo
     (``src`` vertices), and an (F,) mask of the triangles that are not degenerate."""
     d = dst[triangles]  # (F, 3, 2)
@@ -29,7 +31,9 @@ def backward_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) ->
     return m.astype(np.float32), ok
 
 
-def rasterize_ids(dst: np.ndarray, triangles: np.ndarray, order: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+def rasterize_ids(
+    dst: np.ndarray, triangles: np.ndarray, order: np.ndarray, box: tuple[int, int, int, int]
+) -> np.ndarray:
     """(h, w) int32 buffer over ``box`` = (x0, y0, x1, y1) holding the id of the front-most triangle
     at each pixel (-1 where there is none). ``order``: triangle ids, back to front."""
     x0, y0, x1, y1 = box
@@ -41,7 +45,9 @@ def rasterize_ids(dst: np.ndarray, triangles: np.ndarray, order: np.ndarray, box
     return ids
 
 
-def dense_map(ids: np.ndarray, affines: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def dense_map(
+    ids: np.ndarray, affines: np.ndarray, box: tuple[int, int, int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     """Backward map (map_x, map_y), each (h, w) float32, from an id buffer; -1 where uncovered."""
     x0, y0, _, _ = box
     h, w = ids.shape

@@ -56,7 +56,10 @@ def complete_reference(joints: np.ndarray, threshold: float) -> np.ndarray:
     for name, extent in END_BONE_EXTENT.items():
         bone = BONES[BONE_INDEX[name]]
         parent = BONES[bone.parent_bone]
-        if joints[bone.child_joint, 2] < threshold and min(joints[parent.parent_joint, 2], joints[parent.child_joint, 2]) >= threshold:
+        if (
+            joints[bone.child_joint, 2] < threshold
+            and min(joints[parent.parent_joint, 2], joints[parent.child_joint, 2]) >= threshold
+        ):
             d = joints[parent.child_joint, :2] - joints[parent.parent_joint, :2]
             joints[bone.child_joint, :2] = joints[bone.parent_joint, :2] + extent * d
             joints[bone.child_joint, 2] = joints[parent.child_joint, 2]
@@ -95,7 +98,9 @@ class Retargeter:
         # Driving bones: per-frame validity, length and its typical value over the sequence.
         dv = self.drive[:, cj, :2] - self.drive[:, pj, :2]  # (T, B, 2)
         self.drive_len = np.linalg.norm(dv, axis=-1)
-        self.drive_ok = (np.minimum(self.drive[:, pj, 2], self.drive[:, cj, 2]) >= threshold) & (self.drive_len > 1e-3)
+        self.drive_ok = (np.minimum(self.drive[:, pj, 2], self.drive[:, cj, 2]) >= threshold) & (
+            self.drive_len > 1e-3
+        )
         self.nominal = np.array([
             np.percentile(self.drive_len[self.drive_ok[:, b], b], 90) if self.drive_ok[:, b].any() else np.nan
             for b in range(len(BONES))
@@ -156,12 +161,16 @@ class Retargeter:
             angle[i] = parent_angle + self.rel_angle[i]
             base = self.ref_len[i] if self.active[i] else self.scale * np.nan_to_num(self.nominal[i])
             length[i] = base * self.stretch[i]
-            joints[b.child_joint] = joints[b.parent_joint] + length[i] * np.array([np.cos(angle[i]), np.sin(angle[i])])
+            joints[b.child_joint] = joints[b.parent_joint] + length[i] * np.array(
+                [np.cos(angle[i]), np.sin(angle[i])]
+            )
         # 2. Head: the eye line's rotation, held relative to the neck when the eyes are not seen.
         neck_turn = wrap(angle[BONE_INDEX["neck"]] - self.ref_angle[BONE_INDEX["neck"]])
         drive_head = eye_angle(self.drive_kps[t], self.threshold)
         if drive_head is not None and self.ref_head is not None:
-            self.head_rel = float(np.clip(wrap(drive_head - self.ref_head - neck_turn), -HEAD_LIMIT, HEAD_LIMIT))
+            self.head_rel = float(
+                np.clip(wrap(drive_head - self.ref_head - neck_turn), -HEAD_LIMIT, HEAD_LIMIT)
+            )
         head_turn = neck_turn + self.head_rel
         # 3. Place the pelvis: scaled driving path horizontally, the ground line vertically.
         if drive[J["pelvis"], 2] >= self.threshold and self.drive_center is not None:

@@ -36,7 +36,11 @@ JOINT_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
 # Keypoints copied as they are (the rest are derived below).
-_DIRECT = {name: kp(name) for name in JOINT_NAMES if name not in ("pelvis", "right_hand", "left_hand", "right_toe", "left_toe")}
+_DIRECT = {
+    name: kp(name)
+    for name in JOINT_NAMES
+    if name not in ("pelvis", "right_hand", "left_hand", "right_toe", "left_toe")
+}
 _KNUCKLES = (5, 9, 13, 17)  # index, middle, ring, little finger MCP within a 21-point hand
 
 
@@ -61,7 +65,9 @@ def rig_joints(keypoints: np.ndarray, threshold: float) -> np.ndarray:
         out[..., J[name], 2] = conf
 
     mean_of([kp("right_hip"), kp("left_hip")], "pelvis")
-    out[..., J["pelvis"], 2] = np.minimum(keypoints[..., kp("right_hip"), 2], keypoints[..., kp("left_hip"), 2])
+    out[..., J["pelvis"], 2] = np.minimum(
+        keypoints[..., kp("right_hip"), 2], keypoints[..., kp("left_hip"), 2]
+    )
     mean_of([RIGHT_HAND_START + k for k in _KNUCKLES], "right_hand")
     mean_of([LEFT_HAND_START + k for k in _KNUCKLES], "left_hand")
     mean_of([FEET.start + 3, FEET.start + 4], "right_toe")  # right big and small toe
@@ -125,7 +131,9 @@ def bone_segments(joints: np.ndarray) -> np.ndarray:
     """(B, 2, 2) skinning segments of the reference rig: the bone itself, except the head which runs
     from the chin up past the nose (the head has no keypoint at its top), and the hands,
     which reach on to the fingertips."""
-    seg = np.stack([joints[[b.parent_joint for b in BONES], :2], joints[[b.child_joint for b in BONES], :2]], 1)
+    seg = np.stack(
+        [joints[[b.parent_joint for b in BONES], :2], joints[[b.child_joint for b in BONES], :2]], 1
+    )
     nose, neck = joints[J["nose"], :2], joints[J["neck"], :2]
     seg[BONE_INDEX["head"]] = (nose + CHIN * (neck - nose), nose + HEAD_EXTENT * (nose - neck))
     for name in ("right_hand", "left_hand"):
@@ -208,7 +216,9 @@ def skin_weights(distance: np.ndarray, blend: float) -> np.ndarray:
     dmin = distance[np.arange(len(distance)), nearest][:, None]
     x = np.clip((distance - dmin) / blend, 0.0, 1.0)
     allowed = bone_adjacency()[nearest]  # (V, B)
-    w = np.where(np.isfinite(distance) & allowed, (1.0 - x) ** 2 * (1.0 + 2.0 * x) * (x < 1.0), 0.0)  # smoothstep
+    w = np.where(
+        np.isfinite(distance) & allowed, (1.0 - x) ** 2 * (1.0 + 2.0 * x) * (x < 1.0), 0.0
+    )  # smoothstep
     return w / w.sum(axis=1, keepdims=True)
 
 

@@ -28,7 +28,15 @@ from xdancer.render.mesh import Mesh, build_mesh
 from xdancer.render.raster import backward_affines, composite, dense_map, rasterize_ids
 from xdancer.render.retarget import RetargetedFrame, Retargeter, bone_affines
 from xdancer.render.rig import (
-    BONE_INDEX, BONES, PARTS, J, bone_segments, geodesic_bone_distance, rig_joints, skin_weights, triangle_parts,
+    BONE_INDEX,
+    BONES,
+    PARTS,
+    J,
+    bone_segments,
+    geodesic_bone_distance,
+    rig_joints,
+    skin_weights,
+    triangle_parts,
 )  # fmt: skip
 from xdancer.render.segment import SegmentConfig, segment_person
 
@@ -68,7 +76,7 @@ class WarpRendererConfig:
     arap_weight: float = 1000.0
     torso_core: float = 0.03
     tear: float = 3.0
-    arm_radius: float = 0.035
+    arm_radius: float = 0.025
     segment: SegmentConfig | None = None
 
     def __post_init__(self) -> None:
@@ -118,27 +126,35 @@ class WarpRenderer:
     def __init__(self, config: WarpRendererConfig | None = None) -> None:
         self.config = config or WarpRendererConfig()
 
-    def output_size(self, reference_image: np.ndarray | tuple[int, int], height: int = DEFAULT_HEIGHT) -> tuple[int, int]:
+    def output_size(
+        self, reference_image: np.ndarray | tuple[int, int], height: int = DEFAULT_HEIGHT
+    ) -> tuple[int, int]:
         if isinstance(reference_image, np.ndarray):
             return output_size_for((reference_image.shape[1], reference_image.shape[0]), height)
         return output_size_for(reference_image, height)
 
     # --- 1. One-time set-up per photo -------------------------------------------------------------
 
-    def prepare(self, reference_image: np.ndarray, reference_pose: PoseSequence, *, height: int = DEFAULT_HEIGHT) -> PreparedPhoto:
+    def prepare(
+        self, reference_image: np.ndarray, reference_pose: PoseSequence, *, height: int = DEFAULT_HEIGHT
+    ) -> PreparedPhoto:
         cfg = self.config
         image = np.asarray(reference_image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise InputError(f"the reference image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
+            raise InputError(
+                f"the reference image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}"
+            )
         if len(reference_pose) < 1:
             raise InputError("the reference pose is empty")
         w_out, h_out = self.output_size(image, height=height)
-        sx, sy = w_out / image.shape[1], h_out / image.shape[0]
+        upscale = w_out > image.shape[1]
         kps = reference_pose.keypoints[0].astype(np.float64).copy()
         pw, ph = reference_pose.frame_size
         kps[:, 0] *= w_out / pw
         kps[:, 1] *= h_out / ph
-        photo = cv2.resize(image, (w_out, h_out), interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_LINEAR)
+        photo = cv2.resize(
+            image, (w_out, h_out), interpolation=cv2.INTER_LINEAR if upscale else cv2.INTER_AREA
+        )
 
         joints = rig_joints(kps, cfg.keypoint_threshold)
         needed = ("neck", "pelvis", "right_shoulder", "left_shoulder")
@@ -151,7 +167,9 @@ class WarpRenderer:
         body = kps[:18][kps[:18, 2] >= cfg.keypoint_threshold, :2]
         alpha = segment_person(photo, body, cfg.segment)
         background = background_plate(photo, alpha, cfg.inpaint_method, cfg.inpaint_height)
-        rgba = np.dstack([photo.astype(np.float32) * alpha[..., None], alpha * 255.0]).round().astype(np.uint8)
+        rgba = (
+            np.dstack([photo.astype(np.float32) * alpha[..., None], alpha * 255.0]).round().astype(np.uint8)
+        )
 
         # Mesh a slightly grown silhouette so the mesh edge lies outside the soft alpha edge.
         spacing = max(2.0, cfg.mesh_spacing * h_out)
@@ -170,8 +188,12 @@ class WarpRenderer:
         for side in ("right", "left"):
             hip, knee = ref[J[f"{side}_hip"], :2], ref[J[f"{side}_knee"], :2]
             if retarget.active[BONE_INDEX[f"{side}_thigh"]]:
-                # The upper leg (trousers, shorts) is as wide as half the hips.
-                regions[BONE_INDEX[f"{side}_thigh"]] = (np.array([hip - hip_half, hip + hip_half, knee + 0.6 * hip_half, knee - 0.6 * hip_half]), core)
+                # The upper leg (trousers, shorts) is about as wide as half the hips; kept a little
+                # narrower so a hand resting beside the thigh stays a hand.
+                quad = np.array(
+                    [hip - 0.6 * hip_half, hip + 0.6 * hip_half, knee + 0.4 * hip_half, knee - 0.4 * hip_half]
+                )
+                regions[BONE_INDEX[f"{side}_thigh"]] = (quad, core)
         radius = np.full(len(BONES), np.inf)
         for i, b in enumerate(BONES):
             if b.part.endswith("_arm"):
