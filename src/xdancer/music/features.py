@@ -7,8 +7,8 @@ onset-peak one-hot (1), beat one-hot (1).
 Alignment convention (shared with the pose and video frames): frame i is centred on time i / fps,
 and a sound event at time t is marked on frame round(t * fps). A wave of N samples at ``sr`` gives
 T = ceil(N * fps / sr) frames. When fps divides the sample rate, MFCC and chroma are computed with
-hop = sr / fps (checked by exact division, so no rounding drift); otherwise on a 200 Hz grid and
-interpolated at the exact times i / fps. The onset envelope, onsets and beats are always computed
+hop = sr / fps (checked by exact division, so no rounding drift); otherwise on the nearest finer
+grid and interpolated at the exact times i / fps. The onset envelope, onsets and beats are always computed
 on the 200 Hz grid (5 ms): beats and onset peaks are placed on frame round(t * fps), and the
 envelope column of frame i is the envelope's maximum over the times that round to frame i, so an
 onset's peak and its one-hot share a frame at any fps (fps up to 200).
@@ -378,8 +378,11 @@ def extract_features(wave: np.ndarray, sr: int = SAMPLE_RATE, fps: float = POSE_
     if frame_hop.denominator == 1:
         spec = _fit_length(_spectral(wave, sr, int(frame_hop)), t)  # (32, T)
     else:
-        fine = _spectral(wave, sr, ANALYSIS_HOP)  # (32, n) on the 200 Hz grid
-        fine_times = np.arange(fine.shape[1]) * ANALYSIS_HOP / sr
+        # The largest hop (a multiple of 8, for the CQT's octave downsampling) that is no coarser
+        # than a frame; the rows are then interpolated at the exact frame times.
+        hop = max(8, int(frame_hop) // 8 * 8)
+        fine = _spectral(wave, sr, hop)  # (32, n) on a grid slightly finer than the frames
+        fine_times = np.arange(fine.shape[1]) * hop / sr
         frame_times = np.arange(t) / float(f)
         spec = np.stack([np.interp(frame_times, fine_times, row) for row in fine])
 

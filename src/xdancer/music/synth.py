@@ -9,6 +9,8 @@ plays an arpeggio pattern that the seed varies.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.signal import butter, sosfilt
 
@@ -50,6 +52,7 @@ def _hat(sr: int, rng: np.random.Generator, decay: float) -> np.ndarray:
     return (noise * np.exp(-t / decay)).astype(np.float32)
 
 
+@lru_cache(maxsize=256)  # a song repeats a handful of notes; synthesise each once
 def _tone(
     freq: float, seconds: float, sr: int, harmonics: tuple[float, ...], attack: float, decay: float
 ) -> np.ndarray:
@@ -57,7 +60,9 @@ def _tone(
     wave = sum(a * np.sin(2 * np.pi * freq * (h + 1) * t) for h, a in enumerate(harmonics))
     env = np.minimum(1.0, t / attack) * np.exp(-t / decay)
     release = np.minimum(1.0, (seconds - t) / 0.02)  # no click at the note's end
-    return (wave * env * release).astype(np.float32)
+    out = (wave * env * release).astype(np.float32)
+    out.setflags(write=False)  # shared through the cache
+    return out
 
 
 def synth_groove(
