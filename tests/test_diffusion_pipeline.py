@@ -9,6 +9,7 @@ from safetensors.torch import save_file
 
 from xdancer.errors import InputError
 from xdancer.pose.sequence import PoseSequence
+from xdancer.render.base import Renderer
 from xdancer.render.diffusion.config import DiffusionRendererConfig
 from xdancer.render.diffusion.model import DiffusionRendererModel, build_unet
 from xdancer.render.diffusion.pipeline import (
@@ -67,6 +68,7 @@ def test_render_streams_frames_of_the_output_size_reproducibly(parts):
     model, vae = parts
     image, ref_pose, poses = _inputs(n=3, size=(40, 48))
     r = DiffusionRenderer(model, vae, seed=1, progress=False)
+    assert isinstance(r, Renderer)
     w, h = r.output_size(image, 64)
     assert (w, h) == (56, 64) and w % CFG.size_multiple == 0
     a = np.stack(list(r.render(image, ref_pose, poses, height=64)))
@@ -124,3 +126,29 @@ def test_token_frames_follow_time():
     assert rows.shape == (5, 2)
     expected = [int(np.floor(i / 10.0 * 30 / 2)) for i in range(5)]
     assert rows[:, 0].tolist() == [2 * min(e, 5) for e in expected]
+
+
+def _untrained_tokenizer():
+    """A real (untrained) pose tokenizer with small sizes: enough to check the token plumbing."""
+    from xdancer.tokenizer import PoseTokenizer, PoseVQVAE, TokenizerConfig
+
+    torch.manual_seed(0)
+    return PoseTokenizer(PoseVQVAE(TokenizerConfig(codebook_size=16, code_dim=4, temporal_stride=2, hidden=16,
+                                                   decoder_hidden=16, res_blocks=0, kmeans_init=False)))  # fmt: skip
+
+
+def test_motion_decoder_renderer_takes_tokens_from_the_tokenizer():
+    tok = _untrained_tokenizer()
+    cfg = DiffusionRendererConfig.tiny(height=32, width=32, window=4, window_overlap=1, num_inference_steps=2,
+                                       token_vocab=16, token_stride=2)  # fmt: skip
+    torch.manual_seed(0)
+    model, vae = DiffusionRendererModel(cfg).eval(), build_vae(cfg).eval()
+    image, ref_pose, poses = _inputs(n=5)
+    r = DiffusionRenderer(model, vae, tokenizer=tok, progress=False)
+    cond = r.conditions(poses, (32, 32))(1, 5)
+    assert cond.tokens.shape == (1, 4, 5) and cond.confidence.shape == (1, 4, 5)
+    assert int(cond.tokens.max()) < 16
+    frames = list(r.render(image, ref_pose, poses, height=32))
+    assert len(frames) == 5 and frames[0].shape == (32, 24, 3)  # the photo is 40 x 48
+    with pytest.raises(InputError, match="does not match"):
+        DiffusionRenderer(DiffusionRendererModel(DiffusionRendererConfig.tiny()), vae, tokenizer=tok)

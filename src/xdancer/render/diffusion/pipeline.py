@@ -23,6 +23,7 @@ from xdancer.constants import POSE_FPS
 from xdancer.errors import InputError
 from xdancer.pose.sequence import PoseSequence
 from xdancer.pose.skeleton import PART_NAMES, PARTS
+from xdancer.render.base import DEFAULT_HEIGHT
 from xdancer.render.diffusion.config import DiffusionRendererConfig
 from xdancer.render.diffusion.model import DiffusionRendererModel
 from xdancer.render.diffusion.motion_decoder import PoseCondition
@@ -102,7 +103,7 @@ class DiffusionRenderer:
 
     # --- geometry --------------------------------------------------------------------------------
 
-    def output_size(self, reference_image: np.ndarray, height: int) -> tuple[int, int]:
+    def output_size(self, reference_image: np.ndarray, height: int = DEFAULT_HEIGHT) -> tuple[int, int]:
         """(width, height) at the photo's aspect, both multiples of the model's size multiple."""
         m = self.cfg.size_multiple
         h, w = reference_image.shape[:2]
@@ -189,7 +190,7 @@ class DiffusionRenderer:
         reference_pose: PoseSequence,
         poses: PoseSequence,
         *,
-        height: int = 512,
+        height: int = DEFAULT_HEIGHT,
     ) -> Iterator[np.ndarray]:
         """Yield (H, W, 3) uint8 frames of the person in ``reference_image`` dancing ``poses``."""
         import cv2
