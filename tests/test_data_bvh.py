@@ -45,8 +45,7 @@ def test_forward_kinematics_known_answer(tmp_path):
 
 
 def test_rotation_order_follows_the_channel_list(tmp_path):
-    # Z then X (intrinsic): Rz(90) @ Rx(90) applied to the end offset (0, 0, 5) gives (5, 0, 0)... check
-    # against the matrix product directly, and against the opposite order, which differs.
+    # The arm lists Z then X: its rotation is Rz(90) @ Rx(90), which differs from Rx(90) @ Rz(90).
     text = TINY.replace("0 0 0 90 0 0 0 90 0", "0 0 0 0 0 0 90 90 0").replace("OFFSET 5 0 0", "OFFSET 0 0 5")
     f = tmp_path / "order.bvh"
     f.write_text(text)
