@@ -101,7 +101,10 @@ def iter_audio(
         # Mono is the mean of the source channels (as librosa does). FFmpeg's own downmix weighs each
         # channel by 1/sqrt(2), which makes identical channels 3 dB louder and can clip.
         mono = layout == "mono"
-        resampler = av.AudioResampler(format="fltp", layout=None if mono else "stereo", rate=sr)
+        # Output in 100 ms blocks: codecs' packets are a few ms each, and per-block overhead dominates.
+        resampler = av.AudioResampler(
+            format="fltp", layout=None if mono else "stereo", rate=sr, frame_size=max(1, sr // 10)
+        )
         want = None if duration is None else int(round(duration * sr))
         if want is None and stated is not None and "mp4" in container.format.name:
             # The AAC decoder returns whole 1024-sample blocks; the mp4 states the exact length.
