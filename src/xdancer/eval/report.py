@@ -237,6 +237,7 @@ def write_video_report(path: str | Path, results: dict[str, Any]) -> Path:
     fvd_text = "-" if results.get("fvd") is None else (
         f"{results['fvd']:.2f} ({results['fvd_clips_generated']} generated vs {results['fvd_clips_real']} real clips)")  # fmt: skip
     fig.suptitle(f"FVD {fvd_text}", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     png = _figure_png(fig)
     summary = [["FVD", fvd_text], ["PSNR (dB)", results.get("psnr")], ["SSIM", results.get("ssim")],
                ["PCK", results.get("pck")], ["videos", results["generated"]["n_videos"]]]  # fmt: skip
