@@ -198,3 +198,26 @@ def test_truncated_video_fails_cleanly_or_yields_a_prefix(tmp_path):
         assert "cut.mp4" in str(e)
     else:
         assert 0 < len(frames) < 30
+
+
+def test_display_rotation_is_applied(tmp_path):
+    """Phones store portrait video as landscape frames plus a rotation; players turn it upright."""
+    path = tmp_path / "phone.mp4"
+    img = np.zeros((32, 64, 3), np.uint8)
+    img[:8, :8] = 255  # the stored frame's top-left corner
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 64, 32, "yuv420p"
+        s.set_display_rotation(-90)  # shown turned 90 degrees clockwise
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for p in s.encode(frame):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    info = probe_video(path)
+    assert (info.width, info.height) == (32, 64)
+    _, rgb = next(read_video(path))
+    assert rgb.shape == (64, 32, 3)
+    assert rgb[:8, -8:].mean() > 200 and rgb[:8, :8].mean() < 50  # the corner is now top-right

@@ -57,10 +57,16 @@ def _stream_fps(stream: av.video.stream.VideoStream) -> Fraction | None:
     return Fraction(rate) if rate else None
 
 
-def probe_video(path: str | Path) -> VideoInfo:
-    """Frame rate, size, frame count, duration (s) and whether an audio track exists.
+def _quarter_turns(frame: av.VideoFrame) -> int:
+    """Counter-clockwise quarter turns that display the frame upright (phones store portrait video
+    as landscape plus a rotation in the display matrix; players apply it, so do we)."""
+    rotation = frame.rotation or 0
+    return int(round(rotation / 90)) % 4
 
-    The frame count is the container's when it states one, else duration x fps.
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Frame rate, displayed size (rotation applied), frame count, duration (s) and whether an
+    audio track exists. The frame count is the container's when it states one, else duration x fps.
     """
     p, container = _open_video(path)
     with container:
@@ -77,10 +83,19 @@ def probe_video(path: str | Path) -> VideoInfo:
         n_frames = int(stream.frames) if stream.frames else int(round(duration * fps))
         if not duration and n_frames:
             duration = n_frames / float(fps)
+        width, height = int(stream.codec_context.width), int(stream.codec_context.height)
+        try:
+            first = next(container.decode(stream), None)
+        except _AV_ERRORS as e:
+            raise InputError(f"corrupt or undecodable video {p} ({e.__class__.__name__}: {e})") from None
+        if first is None:
+            raise InputError(f"no frames could be decoded from {p}")
+        if _quarter_turns(first) % 2:
+            width, height = height, width
         return VideoInfo(
             fps=float(fps),
-            width=int(stream.codec_context.width),
-            height=int(stream.codec_context.height),
+            width=width,
+            height=height,
             n_frames=n_frames,
             duration=duration,
             has_audio=bool(container.streams.audio),
@@ -109,7 +124,11 @@ def read_video(path: str | Path) -> Iterator[tuple[float, np.ndarray]]:
                     t = float((frame.pts - start) * tb)
                 else:
                     t = n / float(fps)
-                yield t, frame.to_ndarray(format="rgb24")
+                rgb = frame.to_ndarray(format="rgb24")
+                quarter_turns = _quarter_turns(frame)
+                if quarter_turns:
+                    rgb = np.ascontiguousarray(np.rot90(rgb, quarter_turns))
+                yield t, rgb
                 n += 1
         except _AV_ERRORS as e:
             raise InputError(
