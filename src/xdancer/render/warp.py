@@ -24,6 +24,7 @@ from xdancer.pose.sequence import PoseSequence
 from xdancer.render.arap import ARAPDeformer
 from xdancer.render.base import DEFAULT_HEIGHT, output_size_for
 from xdancer.render.inpaint import METHODS, background_plate
+from xdancer.render.layers import hidden_body_layer
 from xdancer.render.mesh import Mesh, build_mesh
 from xdancer.render.raster import backward_affines, composite, dense_map, rasterize_ids
 from xdancer.render.retarget import RetargetedFrame, Retargeter, bone_affines
@@ -44,6 +45,7 @@ from xdancer.render.segment import SegmentConfig, segment_person
 # shirt, the skirt) over the tops of the legs; with the back to the camera the arms go behind.
 FRONT_ORDER = ("right_leg", "left_leg", "torso", "right_arm", "left_arm")
 BACK_ORDER = ("right_arm", "left_arm", "right_leg", "left_leg", "torso")
+HIDDEN_PART = -1  # part index of the hidden body layer's triangles, drawn beneath all others
 
 
 @dataclass
@@ -63,6 +65,7 @@ class WarpRendererConfig:
         stay limbs even where they cross the torso.
     tear: a triangle whose edge grows beyond this factor is not drawn (the mesh tears there).
     arm_radius: thickest an arm can be (fraction of the height): clothes beyond it stay with the body.
+    hidden_layer: mesh the body that arms cover in the photo again, beneath them (layers.py).
     """
 
     deformation: str = "lbs"
@@ -77,6 +80,7 @@ class WarpRendererConfig:
     torso_core: float = 0.03
     tear: float = 3.0
     arm_radius: float = 0.025
+    hidden_layer: bool = True
     segment: SegmentConfig | None = None
 
     def __post_init__(self) -> None:
@@ -107,7 +111,7 @@ class PreparedPhoto:
     """Everything the per-frame loop needs about one photo, at the output size."""
 
     size: tuple[int, int]  # (W, H)
-    rgba: np.ndarray  # (H, W, 4) uint8 premultiplied photo + person alpha
+    rgba: np.ndarray  # (H, W or 2W, 4) uint8 premultiplied photo + person alpha (| hidden layer)
     background: np.ndarray  # (H, W, 3) uint8 plate with the person removed
     alpha: np.ndarray  # (H, W) float32 person alpha
     reference_kps: np.ndarray  # (134, 3) photo keypoints in output pixels
@@ -118,6 +122,8 @@ class PreparedPhoto:
     handle_bones: np.ndarray  # (H,) bone of each ARAP handle
     handles: np.ndarray  # (H, 2) ARAP handle rest positions
     rest_edges: np.ndarray  # (F, 3) triangle edge lengths in the photo
+    uv: np.ndarray  # (V, 2) texture coordinates of the vertices in ``rgba`` (an atlas: photo | hidden layer)
+    n_main: int  # vertices [0, n_main) form the photo's mesh, the rest the hidden body layer
 
 
 class WarpRenderer:
@@ -211,10 +217,28 @@ class WarpRenderer:
                     hp.append(segments[b, 0] + t * (segments[b, 1] - segments[b, 0]))
             handle_bones, handles = np.asarray(hb), np.asarray(hp)
             arap = ARAPDeformer(mesh, handles, cfg.arap_weight)
+
+        # The body hidden behind the arms, as a layer beneath everything (layers.py). Its texture sits
+        # to the right of the photo in one atlas, so a single remap samples both.
+        n_main = len(mesh.vertices)
+        uv = mesh.vertices
+        layer = None
+        if cfg.hidden_layer:
+            layer = hidden_body_layer(photo, alpha, mesh, parts, regions, segments, retarget.active,
+                                      spacing=spacing, blend=cfg.blend * h_out)  # fmt: skip
+        if layer is not None:
+            uv = np.vstack([mesh.vertices, layer.mesh.vertices + (w_out, 0)])
+            mesh = Mesh(
+                np.vstack([mesh.vertices, layer.mesh.vertices]),
+                np.vstack([mesh.triangles, layer.mesh.triangles + n_main]),
+            )
+            weights = np.vstack([weights, layer.weights])
+            parts = np.concatenate([parts, np.full(len(layer.mesh.triangles), HIDDEN_PART)])
+            rgba = np.hstack([rgba, layer.rgba])
         tri = mesh.triangles
         rest_edges = np.linalg.norm(mesh.vertices[tri] - mesh.vertices[np.roll(tri, 1, axis=1)], axis=2)
         return PreparedPhoto((w_out, h_out), rgba, background, alpha, kps, mesh, weights, parts, arap,
-                             handle_bones, handles, rest_edges)  # fmt: skip
+                             handle_bones, handles, rest_edges, uv, n_main)  # fmt: skip
 
     # --- 2. Per frame --------------------------------------------------------------------------------
 
@@ -222,24 +246,26 @@ class WarpRenderer:
         """(V, 2) mesh vertices for one retargeted frame."""
         affines = bone_affines(ref_joints, frame)  # (B, 2, 3)
         v = prep.mesh.vertices
+        moved = np.einsum("bij,vj->vbi", affines[:, :, :2], v) + affines[:, :, 2]  # (V, B, 2)
+        out = np.einsum("vb,vbi->vi", prep.weights, moved)
         if prep.arap is not None:
             a = affines[prep.handle_bones]  # (H, 2, 3)
             targets = np.einsum("hij,hj->hi", a[:, :, :2], prep.handles) + a[:, :, 2]
-            return prep.arap.solve(targets)
-        moved = np.einsum("bij,vj->vbi", affines[:, :, :2], v) + affines[:, :, 2]  # (V, B, 2)
-        return np.einsum("vb,vbi->vi", prep.weights, moved)
+            out[: prep.n_main] = prep.arap.solve(targets)  # the hidden layer keeps its skinning
+        return out
 
     def draw_order(self, prep: PreparedPhoto, frame: RetargetedFrame) -> np.ndarray:
         """Triangle ids, back to front, for this frame's layer order."""
         order = BACK_ORDER if frame.facing_away else FRONT_ORDER
-        return np.concatenate([np.flatnonzero(prep.parts == PARTS.index(p)) for p in order])
+        hidden = np.flatnonzero(prep.parts == HIDDEN_PART)
+        return np.concatenate([hidden] + [np.flatnonzero(prep.parts == PARTS.index(p)) for p in order])
 
     def backward_map(self, prep: PreparedPhoto, ref_joints: np.ndarray, frame: RetargetedFrame):
         """Box (x0, y0, x1, y1) of the moved person and the (map_x, map_y) photo coordinates of every
         pixel in it (-1 where no triangle lands); None when the person is entirely out of frame."""
         w, h = prep.size
         verts = self.deform(prep, ref_joints, frame)
-        affines, ok = backward_affines(prep.mesh.vertices, verts, prep.mesh.triangles)
+        affines, ok = backward_affines(prep.uv, verts, prep.mesh.triangles)
         # Triangles that join parts which merely touch in the photo (a hand resting on a hip) tear
         # apart instead of smearing the photo across the gap.
         tri = prep.mesh.triangles
@@ -275,7 +301,8 @@ class WarpRenderer:
         mapped = self.backward_map(prep, ref_joints, frame)
         if mapped is not None:
             (x0, y0, x1, y1), map_x, map_y = mapped
-            alpha[y0:y1, x0:x1] = cv2.remap(prep.alpha, map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
+            a = cv2.remap(prep.rgba[..., 3], map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
+            alpha[y0:y1, x0:x1] = a / 255.0
         return alpha
 
     def render(self, reference_image: np.ndarray, reference_pose: PoseSequence, poses: PoseSequence, *,
