@@ -25,7 +25,8 @@ def _cfg(tmp_path, **kw) -> RendererTrainConfig:
     model = DiffusionRendererConfig.tiny(guider="pose_image", height=32, width=32, window=2, window_overlap=0,
                                          num_inference_steps=2)  # fmt: skip
     base = dict(model=model, out_dir=str(tmp_path / "run"), max_frames=4, frame_stride=5, val_frames=1, vae_steps=2,
-                stage1_steps=2, stage2_steps=0, stage1_batch=2, vae_batch=2, log_every=1, ckpt_every=1, threads=1)  # fmt: skip
+                stage1_steps=2, stage2_steps=0, stage1_batch=2, vae_batch=2, log_every=1, ckpt_every=100, threads=1,
+                pose_cache=str(tmp_path / "poses"))  # fmt: skip
     base.update(kw)
     return RendererTrainConfig(**base)
 
@@ -44,9 +45,16 @@ def test_train_phases_checkpoint_and_resume(shared_data, tmp_path):
     assert meta2["steps"] == 6 and meta2["history"]["vae"] == meta["history"]["vae"]
     assert [s for s, _ in meta2["history"]["stage2"]] == [5, 6]
     assert (tmp_path / "run" / "loss.png").stat().st_size > 0
+    # Per-person fine-tuning starts from the trained renderer (its config and VAE; no VAE phase).
+    tuned = train_renderer(_cfg(tmp_path, mode="per_person", init_from=str(path), out_dir=str(tmp_path / "me"),
+                                stage1_steps=1, stage2_steps=1, model=DiffusionRendererConfig.tiny()), [video])  # fmt: skip
+    model3, _, meta3 = load_renderer(tuned)
+    assert model3.cfg == model.cfg and meta3["steps"] == 2 and meta3["history"]["vae"] == []
 
 
 def test_bad_training_input(shared_data, tmp_path):
+    with pytest.raises(ValueError, match="init_from"):
+        _cfg(tmp_path, mode="per_person")
     with pytest.raises(InputError, match="one video"):
         train_renderer(_cfg(tmp_path, mode="per_person", init_from=str(tmp_path / "x")), [shared_data / VIDEO] * 2)
     with pytest.raises(InputError, match="no videos"):

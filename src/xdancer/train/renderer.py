@@ -28,12 +28,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from xdancer.checkpoint import checkpoint_paths
-from xdancer.config import to_dict
+from xdancer.config import from_dict, to_dict
 from xdancer.errors import InputError
 from xdancer.render.diffusion.config import DiffusionRendererConfig
 from xdancer.render.diffusion.model import DiffusionRendererModel
 from xdancer.render.diffusion.motion_decoder import PoseCondition
-from xdancer.render.diffusion.pipeline import make_scheduler, pose_images
+from xdancer.render.diffusion.pipeline import check_tokenizer, make_scheduler, pose_images
 from xdancer.render.diffusion.vae import build_vae, encode, images_to_tensor, load_pretrained
 from xdancer.render.diffusion.weights import load_renderer, save_renderer
 from xdancer.train.common import (
@@ -69,6 +69,7 @@ class RendererTrainConfig:
     max_frames: int | None = 300  # per video, after taking every frame_stride-th frame
     frame_stride: int = 1  # consecutive video frames are near-duplicates at 24-30 fps
     crop_margin: float = 0.15
+    pose_cache: str | None = None  # where detected poses are cached (default: out_dir/cache)
     val_frames: int = 0  # last frames of each video held out (per_person: measure PSNR there)
     # Phase 0: the VAE (skipped with SD-1.5 weights or init_from).
     vae_steps: int = 300
@@ -95,8 +96,8 @@ class RendererTrainConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if self.mode == "per_person" and self.init_from is None and self.vae_steps == 0 and self.model.pretrained_dir is None:
-            raise ValueError("per_person without init_from needs vae_steps > 0 or model.pretrained_dir")
+        if self.mode == "per_person" and self.init_from is None:
+            raise ValueError("per_person fine-tunes a trained renderer: set init_from")
         if self.mixed_precision not in MIXED_PRECISION:
             raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}")
         for name in ("vae_steps", "stage1_steps", "stage2_steps", "val_frames", "warmup_steps", "threads"):
@@ -219,16 +220,21 @@ def train_renderer(cfg: RendererTrainConfig, videos: list[str | Path], resume: b
 
 
 def _build(cfg: RendererTrainConfig) -> tuple[DiffusionRendererModel, nn.Module, bool]:
-    """(model, vae, train_vae?) from init_from, SD-1.5 weights or scratch."""
+    """(model, vae, train_vae?) from init_from (its own model config), SD-1.5 weights or scratch."""
     if cfg.init_from is not None:
         model, vae, _ = load_renderer(cfg.init_from)
-        if to_dict(model.cfg) != to_dict(cfg.model):
-            raise InputError(f"init_from {cfg.init_from} has a different model config; set model: to its config")
         return model.train(), vae, False
     if cfg.model.pretrained_dir is not None:
         unet, vae = load_pretrained(cfg.model)
         return DiffusionRendererModel(cfg.model, unet=unet), vae, False
     return DiffusionRendererModel(cfg.model), build_vae(cfg.model), True
+
+
+def _checkpoint_meta(path: str | Path) -> dict:
+    json_path = checkpoint_paths(path)[1]
+    if not json_path.is_file():
+        raise InputError(f"checkpoint not found: {json_path}")
+    return json.loads(json_path.read_text())
 
 
 def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume: bool) -> Path:
@@ -240,37 +246,45 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
 
-    # 1. Data (poses are detected once and cached in out_dir/cache); token sizes from the tokenizer.
+    # 1. Token sizes from the tokenizer (a fine-tuned renderer keeps the config it was trained with).
     tokenizer = None
+    if cfg.init_from is not None:
+        cfg = dataclasses.replace(cfg, model=from_dict(DiffusionRendererConfig, _checkpoint_meta(cfg.init_from)["config"]))
     if cfg.model.guider == "motion_decoder":
         from xdancer.tokenizer import load_tokenizer
 
         tokenizer = load_tokenizer(cfg.model.tokenizer_path)
+        if cfg.init_from is not None:
+            check_tokenizer(cfg.model, tokenizer)
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(
             cfg.model, token_vocab=tokenizer.codebook_size, token_parts=tokenizer.num_parts,
             tokens_per_part=tokenizer.tokens_per_part, token_stride=tokenizer.temporal_stride))  # fmt: skip
-    clips = load_videos(videos, cfg.model, out / "cache", tokenizer, cfg.max_frames, cfg.crop_margin, cfg.val_frames,
+
+    # 2. Data (poses are detected once and cached in out_dir/cache).
+    cache = Path(cfg.pose_cache) if cfg.pose_cache else out / "cache"
+    clips = load_videos(videos, cfg.model, cache, tokenizer, cfg.max_frames, cfg.crop_margin, cfg.val_frames,
                         cfg.frame_stride, progress=dist.is_main)  # fmt: skip
 
-    # 2. Model, VAE, noise schedule.
+    # 3. Model, VAE, noise schedule.
     model, vae, train_vae = _build(cfg)
     bundle = _Bundle(model, vae).to(dist.device)
     scheduler = make_scheduler(cfg.model)
     steps = cfg.phase_steps(train_vae)
     total = sum(steps.values())
 
-    # 3. Resume: the global step tells the phase; the optimizer state is only reused within its phase.
+    # 4. Resume: the global step tells the phase; the optimizer state is only reused within its phase.
     state_path = out / "last"
     step, elapsed, history = 0, 0.0, {p: [] for p in PHASES}
     saved_meta: dict | None = None
     if resume and training_state_exists(state_path):
-        saved_meta = json.loads(checkpoint_paths(state_path)[1].read_text())
+        saved_meta = _checkpoint_meta(state_path)
         load_training_state(state_path, bundle, None, dist.device)
         step, elapsed, history = int(saved_meta["step"]), float(saved_meta["elapsed_s"]), saved_meta["history"]
         vae.register_to_config(scaling_factor=saved_meta["config"]["model"]["vae_scaling_factor"])
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, vae_scaling_factor=vae.config.scaling_factor))
         model.cfg = cfg.model
 
+    # 5. The phases in order, each with its own parameters, optimizer and cosine schedule.
     t0 = time.perf_counter() - elapsed
     bar = progress(total=total, initial=step, desc="renderer", enabled=dist.is_main)
     while step < total:
@@ -322,7 +336,7 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
                 plot_loss_curves({f"{p} loss": history[p] for p in PHASES}, out / "loss.png", title="diffusion renderer")
     bar.close()
 
-    # 4. Export the renderer (and, in per-person mode, its PSNR on the held-out frames).
+    # 6. Export the renderer (and, in per-person mode, its PSNR on the held-out frames).
     final = out / cfg.name
     if dist.is_main:
         extra = {"steps": step, "train_seconds": round(elapsed, 1), "train_config": to_dict(cfg), "history": history,
