@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -100,3 +101,18 @@ def test_console_script_exit_code(tmp_path):
         text=True,
     )
     assert r.returncode == 2 and "audio file not found" in r.stderr
+
+
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write into read-only folders"
+)
+def test_read_only_output_folder(groove, tmp_path, capsys):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        assert main(["music", str(groove), "-o", str(folder / "f.npz")]) == 2
+        assert "not writable" in capsys.readouterr().err
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o755)
