@@ -64,7 +64,7 @@ class VirtualCamera:
     fill: float
 
     def describe(self) -> str:
-        return f"yaw{self.yaw_deg:+.0f}_d{self.distance_m:.1f}_h{self.height_m:.2f}"
+        return f"yaw{self.yaw_deg:+.0f}_d{self.distance_m:.1f}_h{self.height_m:.2f}_fill{self.fill:.2f}"
 
 
 def sample_camera(rng: np.random.Generator, cfg: CameraConfig) -> VirtualCamera:

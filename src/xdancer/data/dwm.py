@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d, minimum_filter1d
 
 from xdancer.constants import POSE_FPS
 from xdancer.data.body3d import film_whole_body, standing_height, whole_body_3d
@@ -99,13 +100,23 @@ def load_dance(folder: str | Path) -> DwmDance:
     if not audio.is_file():
         raise InputError(f"{folder}: audio.ogg is missing")
     world = (rel + center[:, None, :]) / 100.0  # centimetres -> metres
-    # Put the floor at y = 0: the 2nd percentile of the lowest foot point over the dance.
-    floor = float(np.percentile(world[:, _FOOT_POINTS, 1].min(axis=1), 2))
-    world[..., 1] -= floor
+    world[..., 1] -= floor_height(world[:, _FOOT_POINTS, 1].min(axis=1), DWM_FPS)[:, None]
     root = world[:, 2].copy()
     parts = folder.name.split("_")
     genre = GENRES.get(parts[1], "") if len(parts) >= 3 else ""
     return DwmDance(name=folder.name, genre=genre, joints=world, root=root, start_position=start, audio=audio)
+
+
+def floor_height(lowest_foot: np.ndarray, fps: float, window_s: float = 2.0) -> np.ndarray:
+    """(T,) height of the floor under the dancer, from the lowest foot point of each frame.
+
+    Some captures drift upwards over a dance (the whole body floats up to 40 cm above the floor:
+    inertial capture drift). Ballroom dancers keep a foot on the floor, so the floor is the lowest
+    foot point's running minimum over ``window_s`` seconds, smoothed; rises onto the toes survive.
+    """
+    size = max(1, int(round(window_s * fps)))
+    floor = minimum_filter1d(lowest_foot, size=size, mode="nearest")
+    return gaussian_filter1d(floor, sigma=size / 4, mode="nearest")
 
 
 def resample_linear(x: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
