@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -267,13 +268,19 @@ def _spectral(y: np.ndarray, sr: int, hop: int) -> np.ndarray:
 
     mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20, hop_length=hop)
     smooth = max(3, int(round(CENS_SMOOTH_SECONDS * sr / hop)))
-    chroma = librosa.feature.chroma_cens(y=y, sr=sr, hop_length=hop, n_chroma=12, win_len_smooth=smooth)
+    with warnings.catch_warnings():
+        # Short clips make the lowest CQT octaves' filters longer than the signal, and tonally flat
+        # ones leave the tuning estimate nothing to work on; both are harmless here.
+        warnings.filterwarnings("ignore", message="n_fft=.* is too large", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Trying to estimate tuning", category=UserWarning)
+        chroma = librosa.feature.chroma_cens(y=y, sr=sr, hop_length=hop, n_chroma=12, win_len_smooth=smooth)
     n = min(mfcc.shape[-1], chroma.shape[-1])
     return np.concatenate([mfcc[:, :n], chroma[:, :n]], axis=0)
 
 
 def estimate_beats(y: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """Tempo (bpm), beat times (s), onset-peak times (s) and the 200 Hz onset envelope of ``y``.
+    """Tempo (bpm), beat times (s), onset-peak times (s) and the 200 Hz onset envelope of ``y``
+    (mono float32 at ``sr``, a multiple of 200 Hz such as 24 kHz).
 
     1. librosa's tempogram tempo (its log-normal prior around 120 bpm picks the metrical level),
        computed on the envelope max-pooled to 50 Hz: 16x cheaper than at 200 Hz.
@@ -292,6 +299,8 @@ def estimate_beats(y: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[float, np.ndar
     n_pooled = env.size // 4
     pooled = env[: n_pooled * 4].reshape(n_pooled, 4).max(axis=1)
     coarse = float(librosa.feature.tempo(onset_envelope=pooled, sr=sr, hop_length=hop * 4)[0])
+    if not coarse > 0:  # no periodicity at all (librosa reports 0)
+        return 0.0, np.zeros(0), np.zeros(0), env
     tempo = _refine_lag_tempo(env, coarse)
     _, beat_idx = librosa.beat.beat_track(
         onset_envelope=env, sr=sr, hop_length=hop, bpm=tempo, tightness=BEAT_TIGHTNESS
