@@ -47,7 +47,9 @@ def _validation_dance(shared_data, seconds: float = 20.0) -> PoseSequence:
     from xdancer.data.dwm import dance_folders, load_dance, project_dance
     from xdancer.data.manifest import split_of
 
-    folders = [f for f in dance_folders(shared_data / "dance_with_melody") if split_of(f"dwm_{f.name}") == "val"]
+    folders = [
+        f for f in dance_folders(shared_data / "dance_with_melody") if split_of(f"dwm_{f.name}") == "val"
+    ]
     if not folders:
         pytest.skip("no validation-split dance in ../shared/data/dance_with_melody")
     camera = CameraConfig()
@@ -59,4 +61,6 @@ def test_ablation_checkpoint_loads():
     if not ABLATION_CHECKPOINT.with_name(ABLATION_CHECKPOINT.name + ".safetensors").is_file():
         pytest.skip("the single-codebook ablation is not bundled")
     tok = load_tokenizer(ABLATION_CHECKPOINT)
-    assert tok.config.variant == "single_codebook" and tok.tokens_per_frame == load_tokenizer().tokens_per_frame
+    assert (
+        tok.config.variant == "single_codebook" and tok.tokens_per_frame == load_tokenizer().tokens_per_frame
+    )

@@ -62,7 +62,9 @@ def synthetic_dance(frames: int, seed: int = 0, hands: bool = True, size=(512, 8
         conf[:, RIGHT_HAND] = 0
     conf[rng.random(conf.shape) < 0.03] = 0
     px = px * (conf[..., None] > 0)
-    return PoseSequence(np.concatenate([px, conf[..., None]], -1).astype(np.float32), 30.0, size, {"source": "synthetic"})
+    return PoseSequence(
+        np.concatenate([px, conf[..., None]], -1).astype(np.float32), 30.0, size, {"source": "synthetic"}
+    )
 
 
 def synthetic_dataset(root: Path, n_train: int = 4, n_val: int = 2, frames: int = 96) -> Path:

@@ -17,7 +17,9 @@ from xdancer.train.tokenizer import export_tokenizer
 
 
 def batch(b=3, t=16, seed=0) -> torch.Tensor:
-    return torch.as_tensor(np.stack([normalize(synthetic_dance(t, seed=seed + i).keypoints)[0] for i in range(b)]))
+    return torch.as_tensor(
+        np.stack([normalize(synthetic_dance(t, seed=seed + i).keypoints)[0] for i in range(b)])
+    )
 
 
 @pytest.mark.parametrize("variant", ["multi_part", "single_codebook"])

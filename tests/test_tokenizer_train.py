@@ -81,3 +81,21 @@ def test_train_resume_and_evaluate(tmp_path):
     assert report.clips == 2 and report.frames == 128
     assert all(np.isfinite(report.errors[r]) for r in ("upper_body", "lower_body", "head", WHOLE_BODY))
     assert 0 < report.usage[WHOLE_BODY][1] <= 1
+
+
+def test_detail_fraction_draws_clips_with_hands():
+    from test_tokenizer_helpers import synthetic_dance
+
+    from xdancer.pose.normalize import normalize
+    from xdancer.train.tokenizer import PoseWindows, sample_batch
+
+    clips = [normalize(synthetic_dance(400, seed=0, hands=False).keypoints)[0],
+             normalize(synthetic_dance(40, seed=1, hands=True).keypoints)[0]]  # fmt: skip
+    src = PoseWindows(clips, np.ones(2))
+    assert src.detailed.tolist() == [False, True]
+    rng = np.random.default_rng(0)
+    with_hands = (
+        sample_batch(src, 8, 16, rng, augment=False, detail_fraction=0.5)[..., 92:, 2].max(axis=(1, 2)) > 0
+    )
+    assert with_hands.sum() >= 4
+    assert sample_batch(src, 8, 16, rng, augment=True, detail_fraction=0.0).shape == (8, 16, 134, 3)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 
 def register(add_command) -> None:
-    p = add_command("eval", "tokenizer", help="reconstruction error per body part and codebook usage of pose tokenizers")
+    p = add_command(
+        "eval", "tokenizer", help="reconstruction error per body part and codebook usage of pose tokenizers"
+    )
     p.add_argument("--dataset", default="work/dataset", help="built dataset folder (default: work/dataset)")
     p.add_argument("--split", default="val", choices=("train", "val"))
-    p.add_argument("--checkpoint", default=None, help="tokenizer checkpoint (default: the bundled multi-part model)")
+    p.add_argument(
+        "--checkpoint", default=None, help="tokenizer checkpoint (default: the bundled multi-part model)"
+    )
     p.add_argument("--ablation", default=None,
                    help="single-codebook checkpoint to compare with (default: the bundled one; 'none' to skip)")  # fmt: skip
     p.add_argument("--window", type=int, default=240, help="frames encoded at once (default 240)")
@@ -26,11 +30,17 @@ def run(args) -> None:
 
     if args.json:
         check_output_path(args.json, (".json",))
-    reports = {"multi-part": evaluate_tokenizer(load_tokenizer(args.checkpoint), args.dataset, args.split, args.window)}
+    reports = {
+        "multi-part": evaluate_tokenizer(
+            load_tokenizer(args.checkpoint), args.dataset, args.split, args.window
+        )
+    }
     if args.ablation != "none":
         ablation = load_tokenizer(args.ablation or ABLATION_CHECKPOINT)
         reports["single codebook"] = evaluate_tokenizer(ablation, args.dataset, args.split, args.window)
-    Console().print(comparison_table(reports, title=f"pose tokenizer reconstruction, {args.dataset} ({args.split})"))
+    Console().print(
+        comparison_table(reports, title=f"pose tokenizer reconstruction, {args.dataset} ({args.split})")
+    )
     if args.json:
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps({k: r.to_dict() for k, r in reports.items()}, indent=2))

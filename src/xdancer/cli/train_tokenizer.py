@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 def register(add_command) -> None:
-    p = add_command("train", "tokenizer", help="train the pose tokenizer (multi-part VQ-VAE) on a built dataset")
+    p = add_command(
+        "train", "tokenizer", help="train the pose tokenizer (multi-part VQ-VAE) on a built dataset"
+    )
     p.add_argument("--config", default=None, help="YAML config (e.g. configs/tokenizer/default.yaml)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set steps=100 --set model.codebook_size=256")  # fmt: skip

@@ -49,7 +49,9 @@ def default_transform(frame_size: tuple[int, int]) -> SequenceTransform:
 class PoseTokenizer:
     """A trained :class:`PoseVQVAE` (in eval mode) with its normaliser statistics."""
 
-    def __init__(self, model: PoseVQVAE, normalizer: PoseNormalizer | None = None, meta: dict | None = None) -> None:
+    def __init__(
+        self, model: PoseVQVAE, normalizer: PoseNormalizer | None = None, meta: dict | None = None
+    ) -> None:
         self.model = model.eval()
         self.config: TokenizerConfig = model.cfg
         self.normalizer = normalizer or PoseNormalizer.identity()
@@ -164,7 +166,9 @@ def load_tokenizer(path: str | Path | None = None, device: str | torch.device = 
     """Load a tokenizer checkpoint (``foo`` = ``foo.safetensors`` + ``foo.json``); None = the bundled default."""
     p = DEFAULT_CHECKPOINT if path is None else Path(path)
     if p.parent == BUNDLED_DIR and not p.with_name(p.name + ".safetensors").is_file():
-        raise InputError(f"the bundled tokenizer is missing ({p}.safetensors); train one with `xdancer train tokenizer`")
+        raise InputError(
+            f"the bundled tokenizer is missing ({p}.safetensors); train one with `xdancer train tokenizer`"
+        )
     tensors, meta = load_checkpoint(p, device=device)
     if "config" not in meta:
         raise InputError(f"{p} is not a tokenizer checkpoint (no config in its JSON)")

@@ -53,7 +53,14 @@ class TokenizerConfig:
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-        for name in ("tokens_per_part", "codebook_size", "code_dim", "hidden", "single_hidden", "decoder_hidden"):
+        for name in (
+            "tokens_per_part",
+            "codebook_size",
+            "code_dim",
+            "hidden",
+            "single_hidden",
+            "decoder_hidden",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.codebook_size < 2:
@@ -81,7 +88,9 @@ class TokenizerTrainConfig:
     window: frames per training window (a multiple of the temporal stride).
     steps, batch_size, lr, warmup_steps, weight_decay, grad_clip: AdamW with cosine decay.
     val_every / ckpt_every: steps between validations / resumable checkpoints.
-    augment: mirror and scale/translation jitter from xdancer.data.augment.
+    augment: mirror and scale/translation jitter in the body frame.
+    detail_fraction: share of each batch drawn from clips that show hands or faces (detected
+        videos; motion capture has neither), so the few such clips are not drowned out.
     threads: torch CPU threads (0 = leave torch's default).
     out_dir: run folder (checkpoints, loss curve); the final model is ``out_dir/tokenizer``.
     """
@@ -99,6 +108,7 @@ class TokenizerTrainConfig:
     val_batches: int = 20
     ckpt_every: int = 500
     augment: bool = True
+    detail_fraction: float = 0.25
     seed: int = 0
     threads: int = 0
     out_dir: str = "outputs/tokenizer"
@@ -111,5 +121,7 @@ class TokenizerTrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0 or self.warmup_steps < 0 or self.weight_decay < 0 or self.grad_clip < 0:
             raise ValueError("lr must be > 0; warmup_steps, weight_decay and grad_clip >= 0")
+        if not 0.0 <= self.detail_fraction <= 1.0:
+            raise ValueError(f"detail_fraction must lie in [0, 1], got {self.detail_fraction}")
         if self.threads < 0:
             raise ValueError("threads must be >= 0")

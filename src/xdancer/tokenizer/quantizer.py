@@ -66,7 +66,9 @@ class Quantizer(nn.Module):
         if indices.ndim != 3 or indices.shape[-1] != self.heads:
             raise ValueError(f"expected indices (B, N, {self.heads}), got {tuple(indices.shape)}")
         if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= self.codebook_size):
-            raise ValueError(f"token ids must lie in [0, {self.codebook_size}), got {int(indices.min())}..{int(indices.max())}")
+            raise ValueError(
+                f"token ids must lie in [0, {self.codebook_size}), got {int(indices.min())}..{int(indices.max())}"
+            )
         codebook = self.vq.codebook  # (size, code_dim) shared, or (heads, size, code_dim) separate
         if codebook.ndim == 2:
             codes = codebook[indices]  # (B, N, heads, code_dim)

@@ -96,7 +96,9 @@ def masked_input(poses: torch.Tensor) -> torch.Tensor:
     return torch.cat([poses[..., :2] * seen, poses[..., 2:3]], dim=-1)
 
 
-def pose_loss(recon_xy: torch.Tensor, conf_logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def pose_loss(
+    recon_xy: torch.Tensor, conf_logits: torch.Tensor, target: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Confidence-weighted coordinate L1 (mean over parts that have any confidence) and confidence BCE.
 
     recon_xy (B, T, 134, 2), conf_logits (B, T, 134), target (B, T, 134, 3). Each part is averaged on
@@ -124,18 +126,29 @@ class PoseVQVAE(nn.Module):
                    kmeans_init=cfg.kmeans_init)  # fmt: skip
         if cfg.variant == "multi_part":
             self.encoders = nn.ModuleList(
-                Encoder1d(3 * len(idx), cfg.hidden, k * d, cfg.temporal_stride, cfg.res_blocks) for idx in self.part_index
+                Encoder1d(3 * len(idx), cfg.hidden, k * d, cfg.temporal_stride, cfg.res_blocks)
+                for idx in self.part_index
             )
             self.quantizers = nn.ModuleList(
                 Quantizer(heads=k, separate_codebooks=True, **qkw) for _ in self.part_index
             )
         else:
             self.encoders = nn.ModuleList(
-                [Encoder1d(3 * NUM_KEYPOINTS, cfg.single_hidden, NUM_PARTS * k * d, cfg.temporal_stride, cfg.res_blocks)]
+                [
+                    Encoder1d(
+                        3 * NUM_KEYPOINTS,
+                        cfg.single_hidden,
+                        NUM_PARTS * k * d,
+                        cfg.temporal_stride,
+                        cfg.res_blocks,
+                    )
+                ]
             )
             self.quantizers = nn.ModuleList([Quantizer(heads=NUM_PARTS * k, separate_codebooks=False, **qkw)])
         self.decoder = Decoder1d(NUM_PARTS * k * d, cfg.decoder_hidden, cfg.temporal_stride, cfg.res_blocks)
-        self.heads = nn.ModuleList(nn.Conv1d(cfg.decoder_hidden, 3 * len(idx), 3, padding=1) for idx in self.part_index)
+        self.heads = nn.ModuleList(
+            nn.Conv1d(cfg.decoder_hidden, 3 * len(idx), 3, padding=1) for idx in self.part_index
+        )
 
     # --- shapes -----------------------------------------------------------------------------------
 
@@ -143,7 +156,9 @@ class PoseVQVAE(nn.Module):
         if poses.ndim != 4 or poses.shape[2:] != (NUM_KEYPOINTS, 3):
             raise ValueError(f"poses must be (B, T, {NUM_KEYPOINTS}, 3), got {tuple(poses.shape)}")
         if poses.shape[1] == 0 or poses.shape[1] % self.cfg.temporal_stride:
-            raise ValueError(f"T ({poses.shape[1]}) must be a positive multiple of temporal_stride ({self.cfg.temporal_stride})")
+            raise ValueError(
+                f"T ({poses.shape[1]}) must be a positive multiple of temporal_stride ({self.cfg.temporal_stride})"
+            )
 
     # --- encoder side -----------------------------------------------------------------------------
 
@@ -193,7 +208,11 @@ class PoseVQVAE(nn.Module):
         coord, conf = pose_loss(xy, logits, poses)
         loss = coord + self.cfg.confidence_weight * conf + commit
         recon = torch.cat([xy, torch.sigmoid(logits).unsqueeze(-1)], dim=-1)
-        losses = {"coord": float(coord.detach()), "conf": float(conf.detach()), "commit": float(commit.detach())}
+        losses = {
+            "coord": float(coord.detach()),
+            "conf": float(conf.detach()),
+            "commit": float(commit.detach()),
+        }
         return TokenizerOutput(recon, tokens, loss, losses)
 
     @torch.no_grad()

@@ -105,7 +105,9 @@ def all_reduce_mean(value: float, dist: DistInfo) -> float:
 # --- schedule ----------------------------------------------------------------------------------------
 
 
-def cosine_lr(step: int, total_steps: int, base_lr: float, warmup_steps: int = 0, min_ratio: float = 0.1) -> float:
+def cosine_lr(
+    step: int, total_steps: int, base_lr: float, warmup_steps: int = 0, min_ratio: float = 0.1
+) -> float:
     """Linear warm-up over ``warmup_steps``, then cosine decay to ``min_ratio * base_lr`` at ``total_steps``."""
     if warmup_steps > 0 and step < warmup_steps:
         return base_lr * (step + 1) / warmup_steps
@@ -156,7 +158,10 @@ def save_training_state(
 
 
 def load_training_state(
-    path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None, device: torch.device | str = "cpu"
+    path: str | Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
     """Restore what :func:`save_training_state` wrote; returns its meta (``meta["step"]`` to resume from)."""
     tensors, meta = load_checkpoint(path, device=device)
@@ -174,7 +179,9 @@ def training_state_exists(path: str | Path) -> bool:
 # --- pictures and progress --------------------------------------------------------------------------------
 
 
-def plot_loss_curves(curves: dict[str, list[tuple[int, float]]], path: str | Path, title: str = "training") -> Path:
+def plot_loss_curves(
+    curves: dict[str, list[tuple[int, float]]], path: str | Path, title: str = "training"
+) -> Path:
     """One line per named curve of (step, value) points, log-scale y, written atomically as a PNG."""
     import matplotlib
 

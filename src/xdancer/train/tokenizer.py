@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from xdancer.checkpoint import save_checkpoint
 from xdancer.config import to_dict
 from xdancer.errors import InputError
 from xdancer.pose.normalize import PoseNormalizer, normalize
-from xdancer.pose.skeleton import MIRROR_PERMUTATION
+from xdancer.pose.skeleton import FACE, LEFT_HAND, MIRROR_PERMUTATION, RIGHT_HAND
 from xdancer.tokenizer.config import TokenizerTrainConfig
 from xdancer.tokenizer.vqvae import PoseVQVAE
 from xdancer.train.common import (
@@ -46,6 +46,8 @@ from xdancer.train.common import (
 
 SCALE_JITTER = 0.1  # +-10% body size
 SHIFT_JITTER = 0.3  # +-0.3 torso lengths of global position
+# A clip "shows detail" when at least this share of its hand or face points is seen.
+DETAIL_MIN_SEEN = 0.1
 
 
 @dataclass
@@ -54,9 +56,20 @@ class PoseWindows:
 
     clips: list[np.ndarray]
     px_per_unit: np.ndarray  # (n_clips,) pixels of a 512-tall frame per normalised unit
+    detailed: np.ndarray = field(init=False)  # (n_clips,) bool: shows hands or a face
+
+    def __post_init__(self) -> None:
+        self.detailed = np.array([has_detail(c) for c in self.clips], dtype=bool)
 
     def __len__(self) -> int:
         return len(self.clips)
+
+
+def has_detail(clip: np.ndarray) -> bool:
+    """Whether a (T, 134, 3) clip shows hands or a face in a useful share of its frames."""
+    conf = clip[..., 2]
+    hands = conf[:, LEFT_HAND.start : RIGHT_HAND.stop]
+    return bool((hands > 0).mean() >= DETAIL_MIN_SEEN or (conf[:, FACE] > 0).mean() >= DETAIL_MIN_SEEN)
 
 
 def load_windows_source(dataset: str, split: str, window: int) -> PoseWindows:
@@ -78,10 +91,26 @@ def load_windows_source(dataset: str, split: str, window: int) -> PoseWindows:
     return PoseWindows(clips, np.asarray(scales, dtype=np.float64))
 
 
-def sample_batch(src: PoseWindows, batch: int, window: int, rng: np.random.Generator, augment: bool) -> np.ndarray:
-    """(batch, window, 134, 3) random windows, clips drawn in proportion to their length."""
+def sample_batch(
+    src: PoseWindows,
+    batch: int,
+    window: int,
+    rng: np.random.Generator,
+    augment: bool,
+    detail_fraction: float = 0.0,
+) -> np.ndarray:
+    """(batch, window, 134, 3) random windows, clips drawn in proportion to their length.
+
+    ``detail_fraction`` of the windows (rounded, when such clips exist) come from clips that show
+    hands or faces: motion capture has neither, and detected videos are a small share of the data.
+    """
     lengths = np.array([len(c) - window + 1 for c in src.clips], dtype=np.float64)
-    which = rng.choice(len(src.clips), size=batch, p=lengths / lengths.sum())
+    detailed = src.detailed
+    n_detail = int(round(detail_fraction * batch)) if detailed.any() and not detailed.all() else 0
+    which = np.concatenate([
+        rng.choice(len(src.clips), size=batch - n_detail, p=lengths / lengths.sum()),
+        rng.choice(len(src.clips), size=n_detail, p=lengths * detailed / (lengths * detailed).sum()),
+    ]).astype(int)  # fmt: skip
     out = np.empty((batch, window, *src.clips[0].shape[1:]), dtype=np.float32)
     for i, c in enumerate(which):
         start = rng.integers(0, len(src.clips[c]) - window + 1)
@@ -118,7 +147,9 @@ def validation_windows(src: PoseWindows, window: int, limit: int) -> tuple[np.nd
 
 
 @torch.no_grad()
-def validate(model: PoseVQVAE, windows: np.ndarray, scales: np.ndarray, batch: int, device: torch.device) -> dict[str, float]:
+def validate(
+    model: PoseVQVAE, windows: np.ndarray, scales: np.ndarray, batch: int, device: torch.device
+) -> dict[str, float]:
     """Mean loss and whole-body pixel error over the validation windows (eval mode, no codebook update)."""
     from xdancer.eval.reconstruction import WHOLE_BODY, part_error_sums
 
@@ -130,7 +161,9 @@ def validate(model: PoseVQVAE, windows: np.ndarray, scales: np.ndarray, batch: i
         out = model(x)
         loss_sum += float(out.loss) * len(x)
         n += len(x)
-        s = part_error_sums(windows[i : i + batch], out.recon.float().cpu().numpy(), scales[i : i + batch])[WHOLE_BODY]
+        s = part_error_sums(windows[i : i + batch], out.recon.float().cpu().numpy(), scales[i : i + batch])[
+            WHOLE_BODY
+        ]
         err, w = err + s.abs_sum, w + s.weight
     model.train(was)
     return {"loss": loss_sum / max(n, 1), "px_error": err / w if w > 0 else float("nan")}
@@ -138,7 +171,12 @@ def validate(model: PoseVQVAE, windows: np.ndarray, scales: np.ndarray, batch: i
 
 def export_tokenizer(path: str | Path, model: PoseVQVAE, normalizer: PoseNormalizer, extra: dict) -> Path:
     """Write the inference checkpoint: weights + {config, normalizer, ...} (loadable by load_tokenizer)."""
-    meta = {"config": to_dict(model.cfg), "normalizer": normalizer.to_dict(), "kind": "xdancer.tokenizer", **extra}
+    meta = {
+        "config": to_dict(model.cfg),
+        "normalizer": normalizer.to_dict(),
+        "kind": "xdancer.tokenizer",
+        **extra,
+    }
     return save_checkpoint(path, dict(model.state_dict()), meta)
 
 
@@ -196,7 +234,10 @@ def _train(cfg: TokenizerTrainConfig, dist: DistInfo, resume: bool) -> Path:
     running, running_n = 0.0, 0
     while step < cfg.steps:
         set_lr(opt, cosine_lr(step, cfg.steps, cfg.lr, cfg.warmup_steps))
-        x = torch.as_tensor(sample_batch(train_src, cfg.batch_size, cfg.window, rng, cfg.augment), device=dist.device)
+        x = torch.as_tensor(
+            sample_batch(train_src, cfg.batch_size, cfg.window, rng, cfg.augment, cfg.detail_fraction),
+            device=dist.device,
+        )
         result = ddp_model(x)
         opt.zero_grad(set_to_none=True)
         result.loss.backward()
