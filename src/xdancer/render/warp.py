@@ -21,13 +21,14 @@ import numpy as np
 
 from xdancer.errors import InputError
 from xdancer.pose.sequence import PoseSequence
+from xdancer.pose.skeleton import kp
 from xdancer.render.arap import ARAPDeformer
 from xdancer.render.base import DEFAULT_HEIGHT, output_size_for
 from xdancer.render.inpaint import METHODS, background_plate
 from xdancer.render.layers import hidden_body_layer
 from xdancer.render.mesh import Mesh, build_mesh
 from xdancer.render.raster import backward_affines, composite, dense_map, rasterize_ids
-from xdancer.render.retarget import RetargetedFrame, Retargeter, bone_affines
+from xdancer.render.retarget import RetargetedFrame, Retargeter, bone_affines, complete_reference
 from xdancer.render.rig import (
     BONE_INDEX,
     BONES,
@@ -66,6 +67,8 @@ class WarpRendererConfig:
     tear: a triangle whose edge grows beyond this factor is not drawn (the mesh tears there).
     arm_radius: thickest an arm can be (fraction of the height): clothes beyond it stay with the body.
     hidden_layer: mesh the body that arms cover in the photo again, beneath them (layers.py).
+    body_reach: person pixels farther than this (fraction of the height) from every bone and keypoint
+        stay in the background (a glowing floor, a pet, a bag the segmenter took for the person).
     """
 
     deformation: str = "lbs"
@@ -81,6 +84,7 @@ class WarpRendererConfig:
     tear: float = 3.0
     arm_radius: float = 0.025
     hidden_layer: bool = True
+    body_reach: float = 0.16
     segment: SegmentConfig | None = None
 
     def __post_init__(self) -> None:
@@ -124,6 +128,39 @@ class PreparedPhoto:
     rest_edges: np.ndarray  # (F, 3) triangle edge lengths in the photo
     uv: np.ndarray  # (V, 2) texture coordinates of the vertices in ``rgba`` (an atlas: photo | hidden layer)
     n_main: int  # vertices [0, n_main) form the photo's mesh, the rest the hidden body layer
+
+
+NARROW_BONES = ("upper_arm", "forearm", "hand", "shin", "foot")  # limbs: nothing wide hangs off them
+NARROW_REACH = 0.25  # their reach, relative to the wide parts'
+
+
+def near_skeleton(alpha: np.ndarray, kps: np.ndarray, threshold: float, reach: float) -> np.ndarray:
+    """Keep only the part of the person alpha near the photo's skeleton: within ``reach`` pixels of
+    the torso, hips, thighs and head (wide clothes, hair), within a quarter of it of the arms, shins and
+    feet.
+
+    The segmenter sometimes counts what touches the person as the person (a glowing floor, a pet at
+    the feet, a bag on the ground); left in, it would dance along with the nearest limb. Cut off,
+    it stays in the background plate, where it belongs.
+    """
+    joints = complete_reference(rig_joints(kps, threshold), threshold)
+    keep = np.zeros(alpha.shape, np.float32)
+    for narrow in (False, True):
+        lines = np.full(alpha.shape, 255, np.uint8)
+        for b in BONES:
+            if b.name.endswith(NARROW_BONES) != narrow:
+                continue
+            if min(joints[b.parent_joint, 2], joints[b.child_joint, 2]) >= threshold:
+                p, q = (tuple(np.round(joints[j, :2]).astype(int)) for j in (b.parent_joint, b.child_joint))
+                cv2.line(lines, p, q, 0, 2)
+        if not narrow:  # the head's keypoints too (hair and hats are wide)
+            head = [kp(n) for n in ("nose", "right_eye", "left_eye", "right_ear", "left_ear")]
+            for x, y in np.round(kps[head][kps[head, 2] >= threshold, :2]).astype(int):
+                cv2.circle(lines, (int(x), int(y)), 1, 0, -1)
+        limit = NARROW_REACH * reach if narrow else reach
+        dist = cv2.distanceTransform(lines, cv2.DIST_L2, 5)
+        keep = np.maximum(keep, np.clip((limit - dist) / 2.0 + 0.5, 0.0, 1.0))
+    return alpha * keep
 
 
 class WarpRenderer:
@@ -172,6 +209,7 @@ class WarpRenderer:
             )
         body = kps[:18][kps[:18, 2] >= cfg.keypoint_threshold, :2]
         alpha = segment_person(photo, body, cfg.segment)
+        alpha = near_skeleton(alpha, kps, cfg.keypoint_threshold, cfg.body_reach * h_out)
         background = background_plate(photo, alpha, cfg.inpaint_method, cfg.inpaint_height)
         rgba = (
             np.dstack([photo.astype(np.float32) * alpha[..., None], alpha * 255.0]).round().astype(np.uint8)
