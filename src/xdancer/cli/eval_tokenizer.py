@@ -14,6 +14,11 @@ def register(add_command) -> None:
     )
     p.add_argument("--ablation", default=None,
                    help="single-codebook checkpoint to compare with (default: the bundled one; 'none' to skip)")  # fmt: skip
+    p.add_argument(
+        "--source",
+        default=None,
+        help="only clips of this source (e.g. videos: the ones with hands and faces)",
+    )
     p.add_argument("--window", type=int, default=240, help="frames encoded at once (default 240)")
     p.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     p.set_defaults(func=run)
@@ -30,16 +35,20 @@ def run(args) -> None:
 
     if args.json:
         check_output_path(args.json, (".json",))
+    which = f", source {args.source}" if args.source else ""
+    main = load_tokenizer(args.checkpoint)
     reports = {
-        "multi-part": evaluate_tokenizer(
-            load_tokenizer(args.checkpoint), args.dataset, args.split, args.window
-        )
+        "multi-part": evaluate_tokenizer(main, args.dataset, args.split, args.window, source=args.source)
     }
     if args.ablation != "none":
         ablation = load_tokenizer(args.ablation or ABLATION_CHECKPOINT)
-        reports["single codebook"] = evaluate_tokenizer(ablation, args.dataset, args.split, args.window)
+        reports["single codebook"] = evaluate_tokenizer(
+            ablation, args.dataset, args.split, args.window, source=args.source
+        )
     Console().print(
-        comparison_table(reports, title=f"pose tokenizer reconstruction, {args.dataset} ({args.split})")
+        comparison_table(
+            reports, title=f"pose tokenizer reconstruction, {args.dataset} ({args.split}{which})"
+        )
     )
     if args.json:
         with atomic_path(args.json) as tmp:

@@ -112,9 +112,11 @@ class ReconstructionReport:
 
 
 def evaluate_tokenizer(tokenizer, dataset_root: str, split: str = "val", window: int = 240,
-                       max_clips: int | None = None, progress: bool = True) -> ReconstructionReport:  # fmt: skip
+                       max_clips: int | None = None, progress: bool = True,
+                       source: str | None = None) -> ReconstructionReport:  # fmt: skip
     """Encode + decode every clip of ``split`` in windows of ``window`` frames (a multiple of the
-    stride); report per-part errors and codebook usage. ``tokenizer``: a :class:`PoseTokenizer`."""
+    stride); report per-part errors and codebook usage. ``tokenizer``: a :class:`PoseTokenizer`;
+    ``source``: only clips of this importer (e.g. "videos", the clips that show hands and faces)."""
     import torch
 
     from xdancer.data.dataset import DanceDataset
@@ -127,9 +129,12 @@ def evaluate_tokenizer(tokenizer, dataset_root: str, split: str = "val", window:
             f"window ({window}) must be a positive multiple of the temporal stride ({tokenizer.temporal_stride})"
         )
     ds = DanceDataset(dataset_root)
-    infos = ds.split(split)[:max_clips] if max_clips else ds.split(split)
+    infos = [c for c in ds.split(split) if source is None or c.source == source]
+    infos = infos[:max_clips] if max_clips else infos
     if not infos:
-        raise InputError(f"dataset {dataset_root} has no {split!r} clips")
+        raise InputError(
+            f"dataset {dataset_root} has no {split!r} clips" + (f" from source {source!r}" if source else "")
+        )
     sums = {r: PartError() for r in ROWS}
     tokens_all, frames = [], 0
     for info in bar(infos, desc=f"eval {split}", enabled=progress):
