@@ -12,7 +12,7 @@ def register(add_command) -> None:
     p.add_argument("--source", required=True, choices=SOURCES, help="which importer reads PATH")
     p.add_argument("path", help="the source folder (or file)")
     p.add_argument("-o", "--output", required=True, help="dataset folder (created; other sources in it are kept)")
-    p.add_argument("--views", type=int, default=None, help="virtual cameras per 3D dance (dwm, bvh; default 3)")
+    p.add_argument("--views", type=int, default=None, help="virtual cameras per 3D dance (dwm, bvh; default 3) or AIST++ camera views (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the virtual cameras (dwm, bvh)")
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of dances held out for validation")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -46,12 +46,18 @@ def run_build(args: argparse.Namespace) -> None:
     if not 0 <= args.val_fraction < 1:
         raise InputError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
     options: dict = {}
+    if args.views is not None and args.views < 1:
+        raise InputError(f"--views must be at least 1, got {args.views}")
     if args.source in ("dwm", "bvh"):
         options["seed"] = args.seed
         if args.views is not None:
             options["views"] = args.views
+    elif args.source == "aistpp" and args.views is not None:
+        if args.views > 9:
+            raise InputError(f"AIST++ has 9 camera views; --views {args.views} is too many")
+        options["views"] = tuple(range(args.views))
     elif args.views is not None:
-        raise InputError(f"--views applies to 3D sources (dwm, bvh), not {args.source}")
+        raise InputError(f"--views applies to dwm, bvh (virtual cameras) and aistpp (camera views), not {args.source}")
     rows = build_dataset(args.source, args.path, args.output, val_fraction=args.val_fraction,
                          progress=not args.quiet, **options)  # fmt: skip
     minutes = sum(r.seconds for r in rows) / 60
