@@ -333,7 +333,8 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
             if dist.is_main and (step % cfg.ckpt_every == 0 or step == start + length):
                 save_training_state(state_path, bundle, opt, step, {"config": to_dict(cfg), "phase": phase,
                                     "history": history, "elapsed_s": elapsed})  # fmt: skip
-                plot_loss_curves({f"{p} loss": history[p] for p in PHASES}, out / "loss.png", title="diffusion renderer")
+                if step % cfg.ckpt_every == 0:
+                    plot_loss_curves({f"{p} loss": history[p] for p in PHASES}, out / "loss.png", title="diffusion renderer")
     bar.close()
 
     # 6. Export the renderer (and, in per-person mode, its PSNR on the held-out frames).
@@ -345,6 +346,7 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
             extra["val"] = validate(model, vae, clips, tokenizer, progress=False)
             bar.write(f"held-out frames: {extra['val']}")
         save_renderer(final, model, vae, **extra)
+        plot_loss_curves({f"{p} loss": history[p] for p in PHASES}, out / "loss.png", title="diffusion renderer")
         (out / "history.json").write_text(json.dumps(history))
     return final
 
