@@ -62,7 +62,7 @@ def per_triangle_warp(prep, verts: np.ndarray, order: np.ndarray, out: np.ndarra
     import cv2
 
     np.copyto(out, prep.background)
-    src = prep.mesh.vertices.astype(np.float32)
+    src = prep.uv.astype(np.float32)
     dst = verts.astype(np.float32)
     h, w = out.shape[:2]
     for f in order:
@@ -72,7 +72,7 @@ def per_triangle_warp(prep, verts: np.ndarray, order: np.ndarray, out: np.ndarra
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         if x1 <= x0 or y1 <= y0:
             continue
-        m = cv2.getAffineTransform(src[t], dst[t] - (x0, y0))
+        m = cv2.getAffineTransform(src[t], (dst[t] - (x0, y0)).astype(np.float32))
         patch = cv2.warpAffine(prep.rgba, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillConvexPoly(mask, np.round(dst[t] - (x0, y0)).astype(np.int32), 1)

@@ -82,7 +82,7 @@ class WarpRendererConfig:
     arap_weight: float = 1000.0
     torso_core: float = 0.03
     tear: float = 3.0
-    arm_radius: float = 0.025
+    arm_radius: float = 0.035
     hidden_layer: bool = True
     body_reach: float = 0.16
     segment: SegmentConfig | None = None
@@ -238,10 +238,7 @@ class WarpRenderer:
                     [hip - 0.6 * hip_half, hip + 0.6 * hip_half, knee + 0.4 * hip_half, knee - 0.4 * hip_half]
                 )
                 regions[BONE_INDEX[f"{side}_thigh"]] = (quad, core)
-        radius = np.full(len(BONES), np.inf)
-        for i, b in enumerate(BONES):
-            if b.part.endswith("_arm"):
-                radius[i] = cfg.arm_radius * h_out
+        radius = np.array([cfg.arm_radius * h_out if b.part.endswith("_arm") else np.inf for b in BONES])
         distance = geodesic_bone_distance(mesh, segments, retarget.active, 1.5 * spacing, regions, radius)
         weights = skin_weights(distance, cfg.blend * h_out)
         parts = triangle_parts(mesh, weights)
