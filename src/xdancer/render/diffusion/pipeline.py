@@ -192,7 +192,11 @@ class DiffusionRenderer:
         *,
         height: int = DEFAULT_HEIGHT,
     ) -> Iterator[np.ndarray]:
-        """Yield (H, W, 3) uint8 frames of the person in ``reference_image`` dancing ``poses``."""
+        """Yield (H, W, 3) uint8 frames of the person in ``reference_image`` dancing ``poses``.
+
+        ``reference_pose`` is part of the Renderer interface but not needed here: the ReferenceNet reads
+        the appearance from the photo itself, and a dance made from the photo starts at its pose.
+        """
         import cv2
 
         # 1. Check inputs.
@@ -232,12 +236,17 @@ def check_tokenizer(cfg: DiffusionRendererConfig, tokenizer) -> None:
         )
 
 
-def load_diffusion_renderer(path: str | Path | None, device: str | torch.device = "cpu", **kwargs) -> DiffusionRenderer:
-    """A trained renderer checkpoint (``xdancer train renderer``) as a DiffusionRenderer."""
+def load_diffusion_renderer(
+    path: str | Path | None, device: str | torch.device = "cpu", dtype: torch.dtype | None = None, **kwargs
+) -> DiffusionRenderer:
+    """A trained renderer checkpoint (``xdancer train renderer``) as a DiffusionRenderer; ``dtype``
+    (e.g. torch.float16 on a GPU) casts the networks, fp32 by default."""
     if path is None:
         raise InputError(
             "the diffusion renderer needs a trained checkpoint: train one with `xdancer train renderer "
             "--config configs/render/diffusion_debug.yaml --videos VIDEO` and pass its path"
         )
     model, vae, _ = load_renderer(path, device=device)
+    if dtype is not None:
+        model, vae = model.to(dtype=dtype), vae.to(dtype=dtype)
     return DiffusionRenderer(model, vae, **kwargs)
