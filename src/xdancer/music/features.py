@@ -289,8 +289,8 @@ def estimate_beats(y: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[float, np.ndar
     3. librosa's dynamic-programming beat tracker at that tempo (``BEAT_TIGHTNESS``); each beat
        is then moved to the onset-envelope maximum within 25 ms, because the tracker's smoothed
        score lags sharp attacks by ~5-10 ms.
-    4. First and last beats off the period dropped (the tracker guesses there), and the tempo
-       re-fitted as the slope of a least-squares line through the beat times.
+    4. Beats on silence at either end, and first/last beats off the period, dropped (the tracker
+       guesses there); the tempo re-fitted as the slope of a least-squares line through the beats.
     """
     import librosa
 
@@ -302,11 +302,13 @@ def estimate_beats(y: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[float, np.ndar
     if not coarse > 0:  # no periodicity at all (librosa reports 0)
         return 0.0, np.zeros(0), np.zeros(0), env
     tempo = _refine_lag_tempo(env, coarse)
+    # librosa's own edge trimming keeps weak beats in the last second yet drops strong first ones;
+    # ours (below) trims on onset strength and regularity.
     _, beat_idx = librosa.beat.beat_track(
-        onset_envelope=env, sr=sr, hop_length=hop, bpm=tempo, tightness=BEAT_TIGHTNESS
+        onset_envelope=env, sr=sr, hop_length=hop, bpm=tempo, tightness=BEAT_TIGHTNESS, trim=False
     )
     beat_idx = _snap_to_peaks(env, np.asarray(beat_idx, dtype=np.int64), radius=ANALYSIS_RATE // 40)
-    beats = _trim_edge_beats(beat_idx.astype(np.float64) / ANALYSIS_RATE, 60.0 / tempo)
+    beats = _trim_edge_beats(beat_idx, env, 60.0 / tempo)
     if beats.size >= 4:
         period = float(np.median(np.diff(beats)))
         index = np.round((beats - beats[0]) / period)
@@ -349,12 +351,22 @@ def _refine_lag_tempo(env: np.ndarray, bpm: float) -> float:
     return 60.0 * ANALYSIS_RATE / (k + float(np.clip(shift, -0.5, 0.5)))
 
 
-def _trim_edge_beats(beats: np.ndarray, period: float) -> np.ndarray:
-    """Drop first/last beats off the period by over 20 %: the tracker, short of context at the
-    ends of the audio, latches onto an off-beat onset there."""
-    while beats.size >= 3 and abs(beats[-1] - beats[-2] - period) > 0.2 * period:
+def _trim_edge_beats(idx: np.ndarray, env: np.ndarray, period: float) -> np.ndarray:
+    """Beat times (s) from 200 Hz indices, without the guesses the tracker makes at the edges:
+    beats on silence or the signal's edge (onset strength under 25 % of the median beat's) and
+    first/last beats more than 12 % off the period, where the tracker latches onto off-beats."""
+    beats = idx.astype(np.float64) / ANALYSIS_RATE
+    strength = env[idx] if idx.size else np.zeros(0)
+    weak = strength < 0.25 * (np.median(strength) if strength.size else 0.0)
+    lo, hi = 0, beats.size
+    while lo < hi and weak[lo]:
+        lo += 1
+    while hi > lo and weak[hi - 1]:
+        hi -= 1
+    beats = beats[lo:hi]
+    while beats.size >= 3 and abs(beats[-1] - beats[-2] - period) > 0.12 * period:
         beats = beats[:-1]
-    while beats.size >= 3 and abs(beats[1] - beats[0] - period) > 0.2 * period:
+    while beats.size >= 3 and abs(beats[1] - beats[0] - period) > 0.12 * period:
         beats = beats[1:]
     return beats
 

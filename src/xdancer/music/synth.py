@@ -2,9 +2,10 @@
 
 It is the bundled demo song (no licence questions, any tempo, any length) and a ground truth for
 the beat tracker: beat k starts exactly at sample round(k * 60 / bpm * sr), where a kick (beats 1
-and 3 of each bar) or a snare (beats 2 and 4) attacks. Hi-hats play the eighth notes, the bass the
-chord roots, a pad holds a four-chord loop (I-V-vi-IV in a key picked by the seed) and a pluck
-plays an arpeggio pattern that the seed varies.
+and 3 of each bar) or a snare (beats 2 and 4) attacks. Hi-hats play the eighth notes, a crash marks
+each 8-bar phrase (no fills: off-beat hits would blur the beat ground truth); the bass plays the chord roots, a pad
+holds a four-chord loop (I-V-vi-IV in a key picked by the seed) and a pluck plays an arpeggio
+pattern that the seed varies.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def synth_groove(
     pluck = np.zeros(n, np.float32)
 
     kick, snare = _kick(sr), _snare(sr, rng)
-    closed, opened = _hat(sr, rng, 0.015), _hat(sr, rng, 0.08)
+    closed, opened, crash = _hat(sr, rng, 0.015), _hat(sr, rng, 0.08), _hat(sr, rng, 0.5)
     # One arpeggio pattern (indices into the chord's tones, an octave up) kept for the whole song,
     # so the melody repeats like a riff rather than wandering.
     pattern = rng.choice([0, 1, 2, 3, 4, 5], size=8, replace=True)
@@ -96,6 +97,8 @@ def synth_groove(
         bar, pos = divmod(k, 4)
         chord = _PROGRESSION[bar % len(_PROGRESSION)]
         _add(drums, at, kick if pos in (0, 2) else 0.8 * snare)
+        if pos == 0 and bar % 8 == 0:
+            _add(drums, at, 0.3 * crash)  # marks each 8-bar phrase
         for half in (0, 1):
             hat_at = int(round((k + 0.5 * half) * beat * sr))
             open_hat = half == 1 and pos == 3 and bar % 2 == 1
