@@ -244,3 +244,22 @@ def test_cli_renders_an_mp4(tmp_path, shared_data, photo):
     save_image(blank, np.full((256, 192, 3), 180, np.uint8))
     assert main(["render", str(blank), str(tmp_path / "dance.npz"), "-o", str(tmp_path / "no.mp4")]) == 2
     assert not (tmp_path / "no.mp4").exists()
+
+
+def test_prefetch_keeps_order_and_raises_errors():
+    from xdancer.render.animate import prefetch
+
+    assert list(prefetch(iter(range(50)), depth=3)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise RuntimeError("renderer failed")
+
+    got = []
+    with pytest.raises(RuntimeError, match="renderer failed"):
+        for x in prefetch(broken()):
+            got.append(x)
+    assert got == [1]
+    it = prefetch(iter(range(1000)), depth=2)
+    assert next(it) == 0
+    it.close()  # stopping early must not hang

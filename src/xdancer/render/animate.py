@@ -6,6 +6,9 @@ long the dance is.
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from xdancer.io_utils import check_input_file, check_output_path
@@ -13,6 +16,43 @@ from xdancer.render.base import DEFAULT_HEIGHT
 from xdancer.render.warp import WarpRenderer, WarpRendererConfig
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
+_DONE = object()
+
+
+def prefetch(items: Iterable, depth: int = 4) -> Iterator:
+    """Iterate ``items`` in a background thread, at most ``depth`` ahead.
+
+    Rendering (NumPy/OpenCV) and H.264 encoding both release the GIL for most of their work, so
+    running them side by side keeps two cores busy; the queue bounds memory to ``depth`` frames.
+    An exception in the producer is re-raised here.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put(item)
+            q.put(_DONE)
+        except BaseException as e:  # handed to the consumer, which raises it
+            q.put(e)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while (item := q.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.01)
 
 
 def animate_photo(
@@ -51,7 +91,7 @@ def animate_photo(
     renderer = WarpRenderer(config)
     prep = renderer.prepare(image, reference, height=height)
     with VideoWriter(output, sequence.fps, prep.size, audio=music) as writer:
-        frames = renderer.frames(prep, sequence)
+        frames = prefetch(renderer.frames(prep, sequence))
         for frame in tqdm(frames, total=len(sequence), desc="render", unit="frame", disable=not progress):
             writer.write(frame)
     return output

@@ -22,7 +22,7 @@ import numpy as np
 from xdancer.errors import InputError
 from xdancer.pose.sequence import PoseSequence
 from xdancer.pose.skeleton import kp
-from xdancer.render.arap import ARAPDeformer
+from xdancer.render.arap import ARAPDeformer, barycentric_handles
 from xdancer.render.base import DEFAULT_HEIGHT, output_size_for
 from xdancer.render.inpaint import METHODS, background_plate
 from xdancer.render.layers import hidden_body_layer
@@ -250,7 +250,10 @@ class WarpRenderer:
                 for t in (0.2, 0.8):
                     hb.append(b)
                     hp.append(segments[b, 0] + t * (segments[b, 1] - segments[b, 0]))
-            handle_bones, handles = np.asarray(hb), np.asarray(hp)
+            # A handle off the mesh (the head segment's top above the hair) is bound to its nearest
+            # vertex; move it there too, so that the rest pose asks for no deformation.
+            ids, bary = barycentric_handles(mesh, np.asarray(hp))
+            handle_bones, handles = np.asarray(hb), (mesh.vertices[ids] * bary[..., None]).sum(axis=1)
             arap = ARAPDeformer(mesh, handles, cfg.arap_weight)
 
         # The body hidden behind the arms, as a layer beneath everything (layers.py). Its texture sits
