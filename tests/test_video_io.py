@@ -161,6 +161,14 @@ def test_bad_output_paths(tmp_path):
     (tmp_path / "dir.mp4").rmdir()
     with pytest.raises(InputError, match="fps"):
         VideoWriter(tmp_path / "x.mp4", 0, (32, 32))
+    with pytest.raises(InputError, match="no samples after"):
+        write_video(
+            [np.zeros((32, 32, 3), np.uint8)],
+            tmp_path / "x.mp4",
+            30,
+            audio=(np.ones(100), 24_000),
+            audio_offset=1.0,
+        )
     with pytest.raises(InputError, match="audio file not found"):
         VideoWriter(tmp_path / "x.mp4", 30, (32, 32), audio=tmp_path / "nope.wav")
     (tmp_path / "notes.txt").write_text("not music")

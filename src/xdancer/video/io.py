@@ -141,6 +141,19 @@ def read_video(path: str | Path) -> Iterator[tuple[float, np.ndarray]]:
 AudioSource = str | Path | tuple[np.ndarray, int] | None
 
 
+def _resampled(wave: np.ndarray, sr: int) -> Iterator[np.ndarray]:
+    """(C, N) at ``sr`` -> (C, n) chunks at MUX_SAMPLE_RATE, one second of input at a time, so a
+    long song costs no more memory than the part the video uses."""
+    import soxr
+
+    stream = soxr.ResampleStream(sr, MUX_SAMPLE_RATE, wave.shape[0], dtype="float32")
+    for start in range(0, max(wave.shape[1], 1), sr):
+        chunk = np.ascontiguousarray(wave[:, start : start + sr].T)  # (n, C) for soxr
+        last = start + sr >= wave.shape[1]
+        out = chunk if sr == MUX_SAMPLE_RATE else stream.resample_chunk(chunk, last=last)
+        yield np.ascontiguousarray(out.T, dtype=np.float32)
+
+
 class _AudioFeed:
     """Pulls music in step with the video and encodes it as AAC, so packets interleave."""
 
@@ -152,13 +165,8 @@ class _AudioFeed:
                 wave = wave[None]
             if wave.ndim != 2 or wave.shape[0] not in (1, 2):
                 raise ValueError(f"audio wave must be (N,) or (C<=2, N), got {wave.shape}")
-            wave = wave[:, int(round(offset * int(sr))) :]
-            if int(sr) != MUX_SAMPLE_RATE:
-                import soxr
-
-                wave = soxr.resample(wave.T, int(sr), MUX_SAMPLE_RATE).T.astype(np.float32)
+            self._chunks: Iterator[np.ndarray] = _resampled(wave[:, int(round(offset * int(sr))) :], int(sr))
             sr = MUX_SAMPLE_RATE
-            self._chunks: Iterator[np.ndarray] = iter([wave])
         else:
             sr = MUX_SAMPLE_RATE
             check_input_file(audio, "audio file")
@@ -167,8 +175,8 @@ class _AudioFeed:
         self._buffer = np.zeros((0, 0), np.float32)
         self._stream = None
         self._first = next(self._chunks, None)
-        if self._first is None:
-            raise InputError("the music track is empty at the requested offset")
+        if self._first is None or self._first.shape[1] == 0:
+            raise InputError(f"the music has no samples after the {offset:.2f} s offset")
         self.channels = self._first.shape[0]
         self._stream = container.add_stream("aac", rate=sr, layout="stereo" if self.channels == 2 else "mono")
         self._stream.bit_rate = 192_000 if self.channels == 2 else 128_000
