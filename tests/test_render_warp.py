@@ -263,3 +263,13 @@ def test_prefetch_keeps_order_and_raises_errors():
     it = prefetch(iter(range(1000)), depth=2)
     assert next(it) == 0
     it.close()  # stopping early must not hang
+
+
+def test_bad_input_is_reported_before_the_first_frame(photo):
+    image, pose = photo
+    nobody = np.full_like(image, 128)
+    with pytest.raises(InputError):
+        WarpRenderer().render(nobody, pose, pose, height=128)  # no iteration needed
+    with pytest.raises(InputError):
+        renderer = WarpRenderer()
+        renderer.frames(renderer.prepare(image, pose, height=128), PoseSequence(np.zeros((0, 134, 3)), 30, (8, 8)))

@@ -345,9 +345,11 @@ class WarpRenderer:
 
     def render(self, reference_image: np.ndarray, reference_pose: PoseSequence, poses: PoseSequence, *,
                height: int = DEFAULT_HEIGHT) -> Iterator[np.ndarray]:  # fmt: skip
-        """Yield one (H, W, 3) uint8 frame per driving pose (see :class:`~xdancer.render.base.Renderer`)."""
+        """One (H, W, 3) uint8 frame per driving pose, as a stream (see
+        :class:`~xdancer.render.base.Renderer`). The set-up runs, and bad input is reported, at the
+        call, before the first frame is asked for."""
         prep = self.prepare(reference_image, reference_pose, height=height)
-        yield from self.frames(prep, poses)
+        return self.frames(prep, poses)
 
     def frames(self, prep: PreparedPhoto, poses: PoseSequence) -> Iterator[np.ndarray]:
         """Frames for a prepared photo (reuse one set-up for several pose sequences)."""
@@ -355,8 +357,7 @@ class WarpRenderer:
             raise InputError("the pose sequence has no frames")
         retarget = Retargeter(prep.reference_kps, poses.keypoints, threshold=self.config.keypoint_threshold,
                               min_stretch=self.config.min_stretch)  # fmt: skip
-        for t in range(len(retarget)):
-            yield self.render_frame(prep, retarget.ref, retarget.frame(t))
+        return (self.render_frame(prep, retarget.ref, retarget.frame(t)) for t in range(len(retarget)))
 
 
 __all__ = ["WarpRenderer", "WarpRendererConfig", "PreparedPhoto", "BONES"]
