@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -163,3 +165,27 @@ def test_twenty_minute_file_is_refused_whole_but_windows_work(tmp_path):
     assert peak_window < 15e6, peak_window
     with pytest.raises(InputError, match="limit"):
         load_audio(path, duration=MAX_AUDIO_SECONDS + 60)
+
+
+def test_twenty_minute_file_resident_memory(tmp_path):
+    """The process's peak resident memory (FFmpeg's buffers included, which tracemalloc cannot see)
+    grows by a few MB for a 30 s window of a 20-minute file and for refusing the whole file."""
+    path = tmp_path / "long.wav"
+    _write_long_wav(path, 20)
+    code = f"""
+import resource
+from xdancer.errors import InputError
+from xdancer.music.io import load_audio
+load_audio({str(path)!r}, duration=1.0)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    load_audio({str(path)!r})
+except InputError:
+    pass
+w = load_audio({str(path)!r}, offset=1000.0, duration=30.0)
+print(w.size, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    n, grown_kib = (int(v) for v in r.stdout.split())
+    assert n == 30 * SR
+    assert grown_kib < 40_000, grown_kib  # the whole file at 24 kHz float32 would be 115 MB
