@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from xdancer.data.bvh import forward_kinematics, import_bvh, parse_bvh
+from xdancer.data.body3d import body_frame
+from xdancer.data.bvh import forward_kinematics, import_bvh, named_joints, parse_bvh, to_metres_y_up
 from xdancer.errors import InputError
 from xdancer.pose.skeleton import kp
 
@@ -70,12 +71,19 @@ def test_bad_bvh_is_an_input_error(tmp_path):
 def test_real_capture_jumping_jacks(shared_data):
     path = shared_data / "mocap" / "cmu_jumping_jacks.bvh"
     bvh = parse_bvh(path)
-    pos, _ = forward_kinematics(bvh)
+    pos, ends = forward_kinematics(bvh)
     # Rigid bones: every joint keeps its distance to its parent through the capture.
     for j, joint in enumerate(bvh.joints):
         if joint.parent >= 0:
             length = np.linalg.norm(pos[:, j] - pos[:, joint.parent], axis=1)
             assert length.std() < 1e-6 * max(length.mean(), 1)
+    # The file's Left/Right labels agree with the anatomical rule used for unlabelled captures:
+    # with forward = left x up, knees bend forward and toes point forward.
+    j = to_metres_y_up(named_joints(bvh, pos, ends))
+    _, fwd = body_frame(j)
+    for side in ("left", "right"):
+        assert ((j[f"{side}_knee"] - (j[f"{side}_hip"] + j[f"{side}_ankle"]) / 2) * fwd).sum(-1).mean() > 0.05
+        assert ((j[f"{side}_toe"] - j[f"{side}_ankle"]) * fwd).sum(-1).mean() > 0.05
     (clip,) = list(import_bvh(path, views=1))
     k = clip.poses.keypoints
     assert clip.music is None and clip.poses.fps == 30 and len(k) == 124
