@@ -72,7 +72,7 @@ def iter_audio(
 
     Yields float32 arrays (C, n) with C = 1 for ``layout="mono"`` and 2 for ``"stereo"``, resampled
     to ``sr`` by FFmpeg's resampler. Sample 0 of the first chunk is at time ``offset`` measured from
-    the start of the audio track. Memory is one decoded packet at a time.
+    the start of the audio track. Memory is one 100 ms block at a time.
     """
     if offset < 0:
         raise InputError(f"audio offset must be >= 0 seconds, got {offset}")
@@ -80,6 +80,8 @@ def iter_audio(
         raise InputError(f"audio duration must be > 0 seconds, got {duration}")
     if sr <= 0:
         raise ValueError(f"sample rate must be positive, got {sr}")
+    if layout not in ("mono", "stereo"):
+        raise ValueError(f"layout must be 'mono' or 'stereo', got {layout!r}")
     p = check_input_file(path, "audio file")
     with _open(p) as container:
         stream = _audio_stream(container, p)
@@ -96,8 +98,6 @@ def iter_audio(
                 container.seek(start_pts + int((offset - 0.5) / tb), stream=stream, backward=True)
             except av.error.FFmpegError:
                 container.seek(0)
-        if layout not in ("mono", "stereo"):
-            raise ValueError(f"layout must be 'mono' or 'stereo', got {layout!r}")
         # Mono is the mean of the source channels (as librosa does). FFmpeg's own downmix weighs each
         # channel by 1/sqrt(2), which makes identical channels 3 dB louder and can clip.
         mono = layout == "mono"
