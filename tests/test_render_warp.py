@@ -272,4 +272,36 @@ def test_bad_input_is_reported_before_the_first_frame(photo):
         WarpRenderer().render(nobody, pose, pose, height=128)  # no iteration needed
     with pytest.raises(InputError):
         renderer = WarpRenderer()
-        renderer.frames(renderer.prepare(image, pose, height=128), PoseSequence(np.zeros((0, 134, 3)), 30, (8, 8)))
+        renderer.frames(
+            renderer.prepare(image, pose, height=128), PoseSequence(np.zeros((0, 134, 3)), 30, (8, 8))
+        )
+
+
+def test_head_and_hands_follow_their_keypoints(prepared):
+    _, prep = prepared
+    ref = prep.reference_kps
+    face = [kp(n) for n in ("right_eye", "left_eye", "right_ear", "left_ear")] + list(range(24, 92))
+    tilted = rotate_points(ref, "nose", face, 20)
+    hand = list(range(RIGHT_HAND.start + 1, RIGHT_HAND.stop))
+    bent = rotate_points(tilted, "right_wrist", hand, -30)
+    retarget = Retargeter(ref, np.stack([bent]))
+    frame = retarget.frame(0)
+    assert abs(np.rad2deg(frame.rotation[BONE_INDEX["head"]]) - 20) < 1.0
+    assert abs(frame.rotation[BONE_INDEX["neck"]]) < 1e-6
+    assert prep.reference_kps[RIGHT_HAND.start + 9, 2] >= 0.3  # the photo's hand is seen
+    assert abs(np.rad2deg(frame.rotation[BONE_INDEX["right_hand"]]) + 30) < 1.0
+
+
+def test_a_dancer_seen_from_behind_puts_the_arms_behind(prepared):
+    renderer, prep = prepared
+    ref = prep.reference_kps
+    back = ref.copy()
+    back[[kp("right_shoulder"), kp("left_shoulder")]] = ref[[kp("left_shoulder"), kp("right_shoulder")]]
+    retarget = Retargeter(ref, np.stack([ref, back]))
+    front, behind = retarget.frame(0), retarget.frame(1)
+    assert not front.facing_away and behind.facing_away
+    order = renderer.draw_order(prep, behind)
+    from xdancer.render.rig import PARTS
+
+    last = prep.parts[order[-1]]
+    assert PARTS[last] == "torso"
