@@ -32,14 +32,29 @@ def main() -> None:
     model, vae = DiffusionRendererModel(cfg), build_vae(cfg)
     rng = np.random.default_rng(0)
     frames, fps = 60, 30.0
-    kps = np.concatenate([rng.uniform(8, 56, (frames, 134, 2)), np.ones((frames, 134, 1))], axis=2).astype(np.float32)
+    kps = np.concatenate([rng.uniform(8, 56, (frames, 134, 2)), np.ones((frames, 134, 1))], axis=2).astype(
+        np.float32
+    )
     poses = PoseSequence(kps, fps, (64, 64))
     image = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
     rows = []
     for scale in (1.0, 2.0):
         r = DiffusionRenderer(model, vae, guidance_scale=scale, progress=False)
-        t = median_time(lambda r=r: sum(1 for _ in r.render(image, poses.slice(0, 1), poses, height=64)), repeats=1, warmup=0)
-        rows.append([f"tiny, guidance {scale:g}", "64 x 64", frames, f"{t:.1f}", f"{t / frames:.3f}", f"{t / (frames / fps):.1f}"])
+        t = median_time(
+            lambda r=r: sum(1 for _ in r.render(image, poses.slice(0, 1), poses, height=64)),
+            repeats=1,
+            warmup=0,
+        )
+        rows.append(
+            [
+                f"tiny, guidance {scale:g}",
+                "64 x 64",
+                frames,
+                f"{t:.1f}",
+                f"{t / frames:.3f}",
+                f"{t / (frames / fps):.1f}",
+            ]
+        )
 
     def millions(m) -> str:
         return f"{sum(p.numel() for p in m.parameters()) / 1e6:.1f} M"

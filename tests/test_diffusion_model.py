@@ -47,7 +47,9 @@ def test_output_shape_and_reference_attention(model):
     with torch.no_grad():
         state = model.encode_reference(ref_a)
         n_read = sum(isinstance(p, ReferenceReadProcessor) for p in model.unet.attn_processors.values())
-        assert n_read > 0 and set(state.bank) == {k for k, p in model.unet.attn_processors.items() if isinstance(p, ReferenceReadProcessor)}
+        assert n_read > 0 and set(state.bank) == {
+            k for k, p in model.unet.attn_processors.items() if isinstance(p, ReferenceReadProcessor)
+        }
         motion = model.guide(_cond(cfg), H, W)
         out_a = model.denoise(x, t, state, motion)
         out_b = model.denoise(x, t, model.encode_reference(ref_b), motion)
@@ -98,13 +100,19 @@ def test_guider_features_fit_every_unet_scale(guider):
         feats = m.guide(cond, h, w)
     assert [tuple(f.shape[1:]) for f in feats] == shapes and all(f.shape[0] == 2 for f in feats)
     assert all(float(f.abs().max()) == 0.0 for f in feats)  # zero convolutions: no effect before training
-    x, t, ref = torch.randn(1, 2, cfg.latent_channels, h, w), torch.tensor([3]), torch.randn(1, cfg.latent_channels, h, w)
+    x, t, ref = (
+        torch.randn(1, 2, cfg.latent_channels, h, w),
+        torch.tensor([3]),
+        torch.randn(1, cfg.latent_channels, h, w),
+    )
     with torch.no_grad():
         before = m(x, t, ref, cond)
-        for out in (m.guider.out if guider == "motion_decoder" else [hd[-1] for hd in m.guider.heads]):
+        for out in m.guider.out if guider == "motion_decoder" else [hd[-1] for hd in m.guider.heads]:
             torch.nn.init.normal_(out.weight, std=0.1)
         after = m(x, t, ref, cond)
-        other = PoseCondition(tokens=(cond.tokens + 1) % cfg.token_vocab, confidence=cond.confidence, images=-cond.images)
+        other = PoseCondition(
+            tokens=(cond.tokens + 1) % cfg.token_vocab, confidence=cond.confidence, images=-cond.images
+        )
         moved = m(x, t, ref, other)
     assert after.shape == x.shape
     assert not torch.allclose(before, after, atol=1e-5)

@@ -21,7 +21,9 @@ from xdancer.render.diffusion.pipeline import (
 from xdancer.render.diffusion.vae import build_vae, load_pretrained
 from xdancer.render.diffusion.weights import load_renderer, save_renderer
 
-CFG = DiffusionRendererConfig.tiny(guider="pose_image", height=32, width=32, window=4, window_overlap=1, num_inference_steps=3)
+CFG = DiffusionRendererConfig.tiny(
+    guider="pose_image", height=32, width=32, window=4, window_overlap=1, num_inference_steps=3
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,11 @@ def test_ddim_schedule_and_one_unet_pass_per_window_and_step(parts, monkeypatch)
     frames = list(DiffusionRenderer(model, vae, progress=False).render(image, ref_pose, poses, height=32))
     assert len(frames) == 6 and len(calls) == 3 * 2 and all(c == (1, 4) for c in calls)
     calls.clear()
-    list(DiffusionRenderer(model, vae, guidance_scale=2.5, progress=False).render(image, ref_pose, poses, height=32))
+    list(
+        DiffusionRenderer(model, vae, guidance_scale=2.5, progress=False).render(
+            image, ref_pose, poses, height=32
+        )
+    )
     assert len(calls) == 3 * 2 and all(c == (2, 4) for c in calls)  # guidance: both branches in one batch
 
 
@@ -73,7 +79,9 @@ def test_render_streams_frames_of_the_output_size_reproducibly(parts):
     assert (w, h) == (56, 64) and w % CFG.size_multiple == 0
     a = np.stack(list(r.render(image, ref_pose, poses, height=64)))
     b = np.stack(list(r.render(image, ref_pose, poses, height=64)))
-    c = np.stack(list(DiffusionRenderer(model, vae, seed=2, progress=False).render(image, ref_pose, poses, height=64)))
+    c = np.stack(
+        list(DiffusionRenderer(model, vae, seed=2, progress=False).render(image, ref_pose, poses, height=64))
+    )
     assert a.shape == (3, h, w, 3) and a.dtype == np.uint8
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     with pytest.raises(InputError):
@@ -89,7 +97,9 @@ def test_checkpoint_round_trip(parts, tmp_path):
     assert meta["step"] == 7 and model2.cfg == model.cfg
     image, ref_pose, poses = _inputs(n=2)
     a = list(DiffusionRenderer(model, vae, progress=False).render(image, ref_pose, poses, height=32))
-    b = list(load_diffusion_renderer(tmp_path / "r", progress=False).render(image, ref_pose, poses, height=32))
+    b = list(
+        load_diffusion_renderer(tmp_path / "r", progress=False).render(image, ref_pose, poses, height=32)
+    )
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     with pytest.raises(InputError, match="train one"):
         load_diffusion_renderer(None)
@@ -104,15 +114,30 @@ def test_sd15_format_folder_loads_and_mismatches_are_clear(tmp_path):
     unet, vae = build_unet(cfg), build_vae(cfg)
     for sub, module in (("unet", unet), ("vae", vae)):
         (tmp_path / sub).mkdir()
-        save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(tmp_path / sub / "diffusion_pytorch_model.safetensors"))
+        save_file(
+            {k: v.contiguous() for k, v in module.state_dict().items()},
+            str(tmp_path / sub / "diffusion_pytorch_model.safetensors"),
+        )
     cfg = DiffusionRendererConfig.tiny(height=32, width=32, pretrained_dir=str(tmp_path))
     unet2, vae2 = load_pretrained(cfg)
-    assert all(torch.equal(a, b) for a, b in zip(unet.state_dict().values(), unet2.state_dict().values(), strict=True))
-    assert all(torch.equal(a, b) for a, b in zip(vae.state_dict().values(), vae2.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(unet.state_dict().values(), unet2.state_dict().values(), strict=True)
+    )
+    assert all(
+        torch.equal(a, b) for a, b in zip(vae.state_dict().values(), vae2.state_dict().values(), strict=True)
+    )
     model = DiffusionRendererModel(cfg, unet=unet2)
-    assert all(torch.equal(a, b) for a, b in zip(unet.state_dict().values(), model.reference_net.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(unet.state_dict().values(), model.reference_net.state_dict().values(), strict=True)
+    )
     with pytest.raises(InputError, match="do not fit"):
-        load_pretrained(DiffusionRendererConfig.tiny(height=32, width=32, unet_channels=(16, 32), pretrained_dir=str(tmp_path)))
+        load_pretrained(
+            DiffusionRendererConfig.tiny(
+                height=32, width=32, unet_channels=(16, 32), pretrained_dir=str(tmp_path)
+            )
+        )
     with pytest.raises(InputError, match="not found"):
         load_pretrained(DiffusionRendererConfig.tiny(pretrained_dir=str(tmp_path / "nowhere")))
     (tmp_path / "vae" / "diffusion_pytorch_model.safetensors").unlink()

@@ -56,7 +56,9 @@ def test_bad_training_input(shared_data, tmp_path):
     with pytest.raises(ValueError, match="init_from"):
         _cfg(tmp_path, mode="per_person")
     with pytest.raises(InputError, match="one video"):
-        train_renderer(_cfg(tmp_path, mode="per_person", init_from=str(tmp_path / "x")), [shared_data / VIDEO] * 2)
+        train_renderer(
+            _cfg(tmp_path, mode="per_person", init_from=str(tmp_path / "x")), [shared_data / VIDEO] * 2
+        )
     with pytest.raises(InputError, match="no videos"):
         list_videos(tmp_path)
     with pytest.raises(ValueError, match="mixed_precision"):
@@ -82,7 +84,9 @@ def test_tiny_model_overfits_frames_better_than_the_warp_renderer(shared_data, t
     from xdancer.render.warp import WarpRenderer
 
     video = shared_data / VIDEO
-    model_cfg = DiffusionRendererConfig.tiny(guider="pose_image", window=4, window_overlap=1, num_inference_steps=20)
+    model_cfg = DiffusionRendererConfig.tiny(
+        guider="pose_image", window=4, window_overlap=1, num_inference_steps=20
+    )
     cfg = RendererTrainConfig(model=model_cfg, out_dir=str(tmp_path / "run"), max_frames=4, frame_stride=10,
                               vae_steps=400, stage1_steps=800, stage2_steps=20, stage1_lr=1e-3, stage2_lr=1e-3,
                               ref_drop_prob=0.0, log_every=50, ckpt_every=1000, threads=1)  # fmt: skip

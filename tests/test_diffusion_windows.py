@@ -15,7 +15,9 @@ def test_windows_cover_every_frame_and_weights_sum_to_one(n, window, overlap):
     length = min(window, n)
     assert starts[0] == 0 and starts[-1] + length == n
     assert all(b > a for a, b in zip(starts, starts[1:], strict=False))
-    assert all(b - a <= window - overlap for a, b in zip(starts, starts[1:], strict=False))  # at least `overlap` shared
+    assert all(
+        b - a <= window - overlap for a, b in zip(starts, starts[1:], strict=False)
+    )  # at least `overlap` shared
     w = blend_weights(n, starts, window, overlap)
     assert w.shape == (len(starts), length) and (w >= 0).all()
     total = torch.zeros(n)

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 
 def register(add_command) -> None:
-    p = add_command("train", "renderer", help="train the diffusion renderer on a folder of videos of people (or one video)")
-    p.add_argument("--config", default=None, help="YAML config (configs/render/diffusion_debug.yaml or diffusion_sd15.yaml)")
+    p = add_command(
+        "train",
+        "renderer",
+        help="train the diffusion renderer on a folder of videos of people (or one video)",
+    )
+    p.add_argument(
+        "--config",
+        default=None,
+        help="YAML config (configs/render/diffusion_debug.yaml or diffusion_sd15.yaml)",
+    )
     p.add_argument("--videos", required=True, metavar="DIR|FILE", help="a folder of videos, or one video")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set stage1_steps=2000 --set model.guider=pose_image")  # fmt: skip

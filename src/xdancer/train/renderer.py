@@ -114,7 +114,11 @@ class RendererTrainConfig:
             raise ValueError("crop_margin must be >= 0")
 
     def phase_steps(self, train_vae: bool) -> dict[str, int]:
-        return {"vae": self.vae_steps if train_vae else 0, "stage1": self.stage1_steps, "stage2": self.stage2_steps}
+        return {
+            "vae": self.vae_steps if train_vae else 0,
+            "stage1": self.stage1_steps,
+            "stage2": self.stage2_steps,
+        }
 
 
 class _Bundle(nn.Module):
@@ -124,7 +128,9 @@ class _Bundle(nn.Module):
         super().__init__()
         self.model, self.vae = model, vae
 
-    def forward(self, noisy=None, timesteps=None, ref_latent=None, cond=None, vae_images=None, kl_weight: float = 0.0):
+    def forward(
+        self, noisy=None, timesteps=None, ref_latent=None, cond=None, vae_images=None, kl_weight: float = 0.0
+    ):
         """The VAE loss of ``vae_images``, or the denoiser's prediction (one entry point for DDP)."""
         if vae_images is not None:
             return _vae_loss(self.vae, vae_images, kl_weight)
@@ -144,7 +150,11 @@ def _phase_at(step: int, steps: dict[str, int]) -> tuple[str, int, int]:
 def _trainable(bundle: _Bundle, phase: str) -> list[nn.Parameter]:
     for p in bundle.parameters():
         p.requires_grad_(False)
-    params = list(bundle.vae.parameters()) if phase == "vae" else bundle.model.stage_parameters(1 if phase == "stage1" else 2)
+    params = (
+        list(bundle.vae.parameters())
+        if phase == "vae"
+        else bundle.model.stage_parameters(1 if phase == "stage1" else 2)
+    )
     for p in params:
         p.requires_grad_(True)
     return params
@@ -159,13 +169,17 @@ def _autocast(cfg: RendererTrainConfig, device: torch.device):
 def _condition(clip: VideoClip, frames: np.ndarray, cfg: DiffusionRendererConfig) -> PoseCondition:
     """Condition for frame indices ``frames`` (B, F) of one video."""
     if cfg.guider == "motion_decoder":
-        return PoseCondition(tokens=clip.tokens[torch.from_numpy(frames)], confidence=clip.confidence[torch.from_numpy(frames)])
+        return PoseCondition(
+            tokens=clip.tokens[torch.from_numpy(frames)], confidence=clip.confidence[torch.from_numpy(frames)]
+        )
     size = (cfg.width, cfg.height)
     imgs = torch.stack([pose_images(clip.keypoints[row], size, cfg.pose_conf_threshold) for row in frames])
     return PoseCondition(images=imgs)  # (B, F, 3, H, W)
 
 
-def _sample_indices(clip: VideoClip, batch: int, frames: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _sample_indices(
+    clip: VideoClip, batch: int, frames: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Reference frame (B,) and target frames (B, F): consecutive targets, an independent reference."""
     n = clip.n_train
     f = min(frames, n)
@@ -192,7 +206,9 @@ def _cache_latents(vae: nn.Module, clips: list[VideoClip], device: torch.device,
         clip.latents = torch.cat(parts)
 
 
-def _sample_latents(clip: VideoClip, idx: np.ndarray, scale: float, g: torch.Generator, device: torch.device) -> torch.Tensor:
+def _sample_latents(
+    clip: VideoClip, idx: np.ndarray, scale: float, g: torch.Generator, device: torch.device
+) -> torch.Tensor:
     """Scaled latents of frames ``idx`` (any shape S) -> (*S, c, h, w), drawn from the posterior."""
     mean, std = clip.latents[torch.from_numpy(idx.reshape(-1))].to(device).chunk(2, dim=1)
     z = mean + std * torch.randn(mean.shape, generator=g).to(device)
@@ -210,7 +226,9 @@ def _latent_scale(vae: nn.Module, clips: list[VideoClip], device: torch.device) 
     return float(1.0 / torch.cat(zs).std().clamp_min(1e-6))
 
 
-def train_renderer(cfg: RendererTrainConfig, videos: list[str | Path], resume: bool = True, device: str | None = None) -> Path:
+def train_renderer(
+    cfg: RendererTrainConfig, videos: list[str | Path], resume: bool = True, device: str | None = None
+) -> Path:
     """Train per ``cfg`` on ``videos``; returns the exported renderer path (``out_dir/name``)."""
     dist = setup_distributed(device)
     try:
@@ -249,7 +267,9 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
     # 1. Token sizes from the tokenizer (a fine-tuned renderer keeps the config it was trained with).
     tokenizer = None
     if cfg.init_from is not None:
-        cfg = dataclasses.replace(cfg, model=from_dict(DiffusionRendererConfig, _checkpoint_meta(cfg.init_from)["config"]))
+        cfg = dataclasses.replace(
+            cfg, model=from_dict(DiffusionRendererConfig, _checkpoint_meta(cfg.init_from)["config"])
+        )
     if cfg.model.guider == "motion_decoder":
         from xdancer.tokenizer import load_tokenizer
 
@@ -279,9 +299,15 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
     if resume and training_state_exists(state_path):
         saved_meta = _checkpoint_meta(state_path)
         load_training_state(state_path, bundle, None, dist.device)
-        step, elapsed, history = int(saved_meta["step"]), float(saved_meta["elapsed_s"]), saved_meta["history"]
+        step, elapsed, history = (
+            int(saved_meta["step"]),
+            float(saved_meta["elapsed_s"]),
+            saved_meta["history"],
+        )
         vae.register_to_config(scaling_factor=saved_meta["config"]["model"]["vae_scaling_factor"])
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, vae_scaling_factor=vae.config.scaling_factor))
+        cfg = dataclasses.replace(
+            cfg, model=dataclasses.replace(cfg.model, vae_scaling_factor=vae.config.scaling_factor)
+        )
         model.cfg = cfg.model
 
     # 5. The phases in order, each with its own parameters, optimizer and cosine schedule.
@@ -301,7 +327,9 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
         if dist.distributed:  # parts of the ReferenceNet (its output layers) get no gradient
             ids = [dist.device.index] if dist.device.type == "cuda" else None
             ddp = nn.parallel.DistributedDataParallel(bundle, device_ids=ids, find_unused_parameters=True)
-        scaler = torch.amp.GradScaler("cuda", enabled=dist.device.type == "cuda" and cfg.mixed_precision == "fp16")
+        scaler = torch.amp.GradScaler(
+            "cuda", enabled=dist.device.type == "cuda" and cfg.mixed_precision == "fp16"
+        )
         bundle.train()
         running: list[float] = []
         while step < start + length:
@@ -334,7 +362,11 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
                 save_training_state(state_path, bundle, opt, step, {"config": to_dict(cfg), "phase": phase,
                                     "history": history, "elapsed_s": elapsed})  # fmt: skip
                 if step % cfg.ckpt_every == 0:
-                    plot_loss_curves({f"{p} loss": history[p] for p in PHASES}, out / "loss.png", title="diffusion renderer")
+                    plot_loss_curves(
+                        {f"{p} loss": history[p] for p in PHASES},
+                        out / "loss.png",
+                        title="diffusion renderer",
+                    )
     bar.close()
 
     # 6. Export the renderer (and, in per-person mode, its PSNR on the held-out frames).
@@ -346,7 +378,9 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
             extra["val"] = validate(model, vae, clips, tokenizer, progress=False)
             bar.write(f"held-out frames: {extra['val']}")
         save_renderer(final, model, vae, **extra)
-        plot_loss_curves({f"{p} loss": history[p] for p in PHASES}, out / "loss.png", title="diffusion renderer")
+        plot_loss_curves(
+            {f"{p} loss": history[p] for p in PHASES}, out / "loss.png", title="diffusion renderer"
+        )
         (out / "history.json").write_text(json.dumps(history))
     return final
 
@@ -368,7 +402,9 @@ def _loss(phase: str, ddp: nn.Module, bundle: _Bundle, clips: list[VideoClip], c
     with torch.no_grad():
         g = torch.Generator().manual_seed(int(rng.integers(2**31)))
         scale = bundle.vae.config.scaling_factor
-        ref_lat = clip.latents[torch.from_numpy(refs)].to(device).chunk(2, dim=1)[0] * scale  # (B, c, h, w), mean
+        ref_lat = (
+            clip.latents[torch.from_numpy(refs)].to(device).chunk(2, dim=1)[0] * scale
+        )  # (B, c, h, w), mean
         lat = _sample_latents(clip, targets, scale, g, device)  # (B, F, c, h, w)
         drop = torch.from_numpy(rng.random(batch) < cfg.ref_drop_prob).to(device)
         ref_lat = torch.where(drop[:, None, None, None], torch.zeros_like(ref_lat), ref_lat)

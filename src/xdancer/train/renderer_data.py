@@ -31,7 +31,6 @@ class VideoClip:
     pixels; tokens (N, P*K) long per frame (motion decoder) or None; confidence (N, P);
     the first ``n_train`` frames are for training, the rest are held out."""
 
-
     name: str
     frames: np.ndarray
     keypoints: np.ndarray
@@ -54,7 +53,9 @@ def list_videos(path: str | Path) -> list[Path]:
     return [check_input_file(p, "video")]
 
 
-def person_box(keypoints: np.ndarray, frame_size: tuple[int, int], aspect: float, margin: float) -> tuple[int, int, int, int]:
+def person_box(
+    keypoints: np.ndarray, frame_size: tuple[int, int], aspect: float, margin: float
+) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) around every seen keypoint of the video, widened by ``margin`` of its size on
     each side and to width / height = ``aspect``; the whole frame if nobody is seen."""
     w, h = frame_size
@@ -73,7 +74,12 @@ def person_box(keypoints: np.ndarray, frame_size: tuple[int, int], aspect: float
     else:
         bh = bw / aspect
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    return (int(round(cx - bw / 2)), int(round(cy - bh / 2)), int(round(cx + bw / 2)), int(round(cy + bh / 2)))
+    return (
+        int(round(cx - bw / 2)),
+        int(round(cy - bh / 2)),
+        int(round(cx + bw / 2)),
+        int(round(cy + bh / 2)),
+    )
 
 
 def crop_frame(rgb: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
@@ -113,10 +119,14 @@ def load_video(path: Path, cfg: DiffusionRendererConfig, cache: Path, tokenizer,
         seq = PoseSequence(seq.keypoints[::stride], seq.fps / stride, seq.frame_size, seq.meta)
     n = len(seq)
     if n - val_frames < 2:
-        raise InputError(f"{path.name}: {n} frames leave fewer than 2 for training after holding out {val_frames}")
+        raise InputError(
+            f"{path.name}: {n} frames leave fewer than 2 for training after holding out {val_frames}"
+        )
     size = (cfg.width, cfg.height)
     box = person_box(seq.keypoints, seq.frame_size, cfg.width / cfg.height, margin)
-    frames = np.stack([crop_frame(rgb, box, size) for _, rgb in islice(read_video(path), 0, n * stride, stride)])
+    frames = np.stack(
+        [crop_frame(rgb, box, size) for _, rgb in islice(read_video(path), 0, n * stride, stride)]
+    )
     if len(frames) != n:
         raise InputError(f"{path.name}: read {len(frames)} frames but detected poses in {n}")
     kps = seq.keypoints.copy()
@@ -128,12 +138,18 @@ def load_video(path: Path, cfg: DiffusionRendererConfig, cache: Path, tokenizer,
     if tokenizer is not None:
         # The whole video is tokenized at once (per-sequence normalisation, as a whole dance is).
         crop_seq = PoseSequence(kps, seq.fps, size, {"source": str(path)})
-        tokens = token_frames(tokenizer.encode_sequence(crop_seq).cpu(), n, seq.fps, tokenizer.temporal_stride)
-    return VideoClip(path.stem, frames, kps, tokens, torch.from_numpy(part_confidence(kps)), seq.fps, n - val_frames)
+        tokens = token_frames(
+            tokenizer.encode_sequence(crop_seq).cpu(), n, seq.fps, tokenizer.temporal_stride
+        )
+    return VideoClip(
+        path.stem, frames, kps, tokens, torch.from_numpy(part_confidence(kps)), seq.fps, n - val_frames
+    )
 
 
 def load_videos(videos: list[Path], cfg: DiffusionRendererConfig, cache: Path, tokenizer, max_frames: int | None,
                 margin: float, val_frames: int, stride: int = 1, progress: bool = True) -> list[VideoClip]:  # fmt: skip
     if not videos:
         raise InputError("no training videos given")
-    return [load_video(v, cfg, cache, tokenizer, max_frames, margin, val_frames, stride, progress) for v in videos]
+    return [
+        load_video(v, cfg, cache, tokenizer, max_frames, margin, val_frames, stride, progress) for v in videos
+    ]

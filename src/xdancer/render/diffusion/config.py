@@ -85,22 +85,32 @@ class DiffusionRendererConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not self.vae_channels or not self.unet_channels or not self.guider_channels:
             raise ValueError("vae_channels, unet_channels and guider_channels must not be empty")
-        if len(self.down_block_types) != len(self.unet_channels) or len(self.up_block_types) != len(self.unet_channels):
+        if len(self.down_block_types) != len(self.unet_channels) or len(self.up_block_types) != len(
+            self.unet_channels
+        ):
             raise ValueError("down_block_types and up_block_types need one entry per unet_channels entry")
         if not set(self.down_block_types) <= {CROSS_ATTN_DOWN, PLAIN_DOWN}:
             raise ValueError(f"down_block_types must be {CROSS_ATTN_DOWN} or {PLAIN_DOWN}")
         if not set(self.up_block_types) <= {CROSS_ATTN_UP, PLAIN_UP}:
             raise ValueError(f"up_block_types must be {CROSS_ATTN_UP} or {PLAIN_UP}")
         if CROSS_ATTN_DOWN not in self.down_block_types:
-            raise ValueError("at least one down block must have attention (the ReferenceNet attends through it)")
+            raise ValueError(
+                "at least one down block must have attention (the ReferenceNet attends through it)"
+            )
         for c in self.unet_channels:
             if c % self.unet_norm_groups or c % self.attention_heads or c % self.temporal_heads:
-                raise ValueError(f"unet channel {c} must be divisible by unet_norm_groups, attention_heads and temporal_heads")
+                raise ValueError(
+                    f"unet channel {c} must be divisible by unet_norm_groups, attention_heads and temporal_heads"
+                )
         for c in self.vae_channels:
             if c % self.vae_norm_groups:
-                raise ValueError(f"vae channel {c} must be divisible by vae_norm_groups={self.vae_norm_groups}")
+                raise ValueError(
+                    f"vae channel {c} must be divisible by vae_norm_groups={self.vae_norm_groups}"
+                )
         if self.height % self.size_multiple or self.width % self.size_multiple:
-            raise ValueError(f"height and width must be multiples of {self.size_multiple} (VAE and UNet downsampling)")
+            raise ValueError(
+                f"height and width must be multiples of {self.size_multiple} (VAE and UNet downsampling)"
+            )
         if not 0 <= self.window_overlap < self.window:
             raise ValueError(f"window_overlap must be in [0, window), got {self.window_overlap}")
         if self.window > self.temporal_max_frames:

@@ -60,7 +60,15 @@ class ReferenceWriteProcessor:
     def __init__(self, shared: _Shared, name: str):
         self.shared, self.name, self.base = shared, name, AttnProcessor2_0()
 
-    def __call__(self, attn: Attention, hidden_states: torch.Tensor, encoder_hidden_states=None, attention_mask=None, temb=None, **kwargs):
+    def __call__(
+        self,
+        attn: Attention,
+        hidden_states: torch.Tensor,
+        encoder_hidden_states=None,
+        attention_mask=None,
+        temb=None,
+        **kwargs,
+    ):
         self.shared.bank[self.name] = hidden_states  # (B, N, C), normalised input of attn1
         return self.base(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
 
@@ -75,7 +83,15 @@ class ReferenceReadProcessor:
     def __init__(self, shared: _Shared, name: str):
         self.shared, self.name, self.base = shared, name, AttnProcessor2_0()
 
-    def __call__(self, attn: Attention, hidden_states: torch.Tensor, encoder_hidden_states=None, attention_mask=None, temb=None, **kwargs):
+    def __call__(
+        self,
+        attn: Attention,
+        hidden_states: torch.Tensor,
+        encoder_hidden_states=None,
+        attention_mask=None,
+        temb=None,
+        **kwargs,
+    ):
         ref = self.shared.bank.get(self.name)
         if ref is None:
             return self.base(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
@@ -119,7 +135,9 @@ class TemporalAttention(nn.Module):
         # x (B*F, C, h, w) -> tokens (B*h*w, F, C) -> attention over F -> back to (B*F, C, h, w)
         bf, c, h, w = x.shape
         if num_frames > self.positions.shape[0]:
-            raise ValueError(f"a window of {num_frames} frames exceeds temporal_max_frames={self.positions.shape[0]}")
+            raise ValueError(
+                f"a window of {num_frames} frames exceeds temporal_max_frames={self.positions.shape[0]}"
+            )
         t = rearrange(self.norm(x), "(b f) c h w -> (b h w) f c", f=num_frames)
         t = self.proj_in(t) + self.positions[:num_frames].to(t.dtype)
         t = t + self.attn(self.norm_attn(t))
@@ -141,7 +159,10 @@ class ReferenceContext(nn.Module):
         c = cfg.unet_channels[0]
         self.grid = cfg.context_grid
         self.conv = nn.Sequential(
-            nn.Conv2d(cfg.latent_channels, c, 3, padding=1), nn.SiLU(), nn.Conv2d(c, c, 3, stride=2, padding=1), nn.SiLU()
+            nn.Conv2d(cfg.latent_channels, c, 3, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(c, c, 3, stride=2, padding=1),
+            nn.SiLU(),
         )
         self.proj = nn.Linear(c, cfg.cross_attention_dim)
         self.pos = nn.Parameter(torch.randn(self.grid * self.grid, cfg.cross_attention_dim) * 0.02)
@@ -190,7 +211,9 @@ class DiffusionRendererModel(nn.Module):
         names = _self_attention_names(self.unet)
         write = {n: ReferenceWriteProcessor(self._shared, n) for n in names}
         read = {n: ReferenceReadProcessor(self._shared, n) for n in names}
-        self.reference_net.set_attn_processor({**{k: AttnProcessor2_0() for k in self.reference_net.attn_processors}, **write})
+        self.reference_net.set_attn_processor(
+            {**{k: AttnProcessor2_0() for k in self.reference_net.attn_processors}, **write}
+        )
         self.unet.set_attn_processor({**{k: AttnProcessor2_0() for k in self.unet.attn_processors}, **read})
 
     def _install_temporal_modules(self) -> None:
@@ -199,7 +222,9 @@ class DiffusionRendererModel(nn.Module):
             if not isinstance(module, Transformer2DModel):
                 continue
             ch = module.in_channels
-            temporal = TemporalAttention(ch, cfg.temporal_heads, module.norm.num_groups, cfg.temporal_max_frames)
+            temporal = TemporalAttention(
+                ch, cfg.temporal_heads, module.norm.num_groups, cfg.temporal_max_frames
+            )
             self.temporal.append(temporal)
             module.register_forward_hook(self._temporal_hook(temporal))
 
@@ -245,7 +270,9 @@ class DiffusionRendererModel(nn.Module):
         """Motion features for each UNet down block, (B*F, C_i, h_i, w_i)."""
         return self.guider(cond, unet_feature_shapes(self.cfg, latent_h, latent_w))
 
-    def denoise(self, noisy: torch.Tensor, timesteps: torch.Tensor, ref: ReferenceState, motion: list[torch.Tensor]) -> torch.Tensor:
+    def denoise(
+        self, noisy: torch.Tensor, timesteps: torch.Tensor, ref: ReferenceState, motion: list[torch.Tensor]
+    ) -> torch.Tensor:
         """noisy (B, F, c, h, w), timesteps (B,) -> model output (B, F, c, h, w)."""
         b, f = noisy.shape[:2]
         x = noisy.flatten(0, 1)  # (B*F, c, h, w), frames of one window adjacent
@@ -254,12 +281,18 @@ class DiffusionRendererModel(nn.Module):
         self._shared.bank, self._shared.num_frames = ref.bank, f
         try:
             out = self.unet(
-                x, t, encoder_hidden_states=context, down_intrablock_additional_residuals=list(motion), return_dict=False
+                x,
+                t,
+                encoder_hidden_states=context,
+                down_intrablock_additional_residuals=list(motion),
+                return_dict=False,
             )[0]
         finally:
             self._shared.bank, self._shared.num_frames = {}, 1
         return out.unflatten(0, (b, f))
 
-    def forward(self, noisy: torch.Tensor, timesteps: torch.Tensor, ref_latent: torch.Tensor, cond: PoseCondition) -> torch.Tensor:
+    def forward(
+        self, noisy: torch.Tensor, timesteps: torch.Tensor, ref_latent: torch.Tensor, cond: PoseCondition
+    ) -> torch.Tensor:
         ref = self.encode_reference(ref_latent)
         return self.denoise(noisy, timesteps, ref, self.guide(cond, noisy.shape[-2], noisy.shape[-1]))

@@ -47,7 +47,9 @@ class PoseCondition:
     def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> PoseCondition:
         return PoseCondition(
             tokens=None if self.tokens is None else self.tokens.to(device),
-            confidence=None if self.confidence is None else self.confidence.to(device, dtype or self.confidence.dtype),
+            confidence=None
+            if self.confidence is None
+            else self.confidence.to(device, dtype or self.confidence.dtype),
             images=None if self.images is None else self.images.to(device, dtype or self.images.dtype),
         )
 
@@ -60,7 +62,9 @@ class PoseCondition:
         )
 
 
-def unet_feature_shapes(cfg: DiffusionRendererConfig, latent_h: int, latent_w: int) -> list[tuple[int, int, int]]:
+def unet_feature_shapes(
+    cfg: DiffusionRendererConfig, latent_h: int, latent_w: int
+) -> list[tuple[int, int, int]]:
     """(channels, h, w) of the residual each UNet down block takes.
 
     diffusers adds it before the downsampler in attention blocks and after it in plain blocks.
@@ -178,7 +182,12 @@ class PoseImageGuider(nn.Module):
             cin = c
         self.stem = nn.Sequential(*layers)
         self.heads = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(cin, cin, 3, padding=1), nn.GroupNorm(_groups(cin), cin), nn.SiLU(), _zero_conv(cin, ch))
+            nn.Sequential(
+                nn.Conv2d(cin, cin, 3, padding=1),
+                nn.GroupNorm(_groups(cin), cin),
+                nn.SiLU(),
+                _zero_conv(cin, ch),
+            )
             for ch in cfg.unet_channels
         )
 

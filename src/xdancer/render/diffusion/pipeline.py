@@ -49,7 +49,9 @@ def make_scheduler(cfg: DiffusionRendererConfig) -> DDIMScheduler:
 def part_confidence(keypoints: np.ndarray) -> np.ndarray:
     """(T, 134, 3) -> (T, P) mean keypoint confidence of each tokenizer part (the motion decoder's
     confidence input: a part nobody saw contributes little)."""
-    return np.stack([keypoints[:, list(PARTS[name]), 2].mean(axis=1) for name in PART_NAMES], axis=1).astype(np.float32)
+    return np.stack([keypoints[:, list(PARTS[name]), 2].mean(axis=1) for name in PART_NAMES], axis=1).astype(
+        np.float32
+    )
 
 
 def token_frames(tokens: torch.Tensor, n_frames: int, fps: float, stride: int) -> torch.Tensor:
@@ -122,7 +124,9 @@ class DiffusionRenderer:
 
         keypoints = fit_to_frame(poses, size)  # (T, 134, 3) in output pixels
         if self.cfg.guider == "motion_decoder":
-            tokens = token_frames(self.tokenizer.encode_sequence(poses).cpu(), len(poses), poses.fps, self.cfg.token_stride)
+            tokens = token_frames(
+                self.tokenizer.encode_sequence(poses).cpu(), len(poses), poses.fps, self.cfg.token_stride
+            )
             conf = torch.from_numpy(part_confidence(poses.keypoints))
 
             def by_tokens(start: int, stop: int) -> PoseCondition:
@@ -131,7 +135,9 @@ class DiffusionRenderer:
             return by_tokens
 
         def by_images(start: int, stop: int) -> PoseCondition:
-            return PoseCondition(images=pose_images(keypoints[start:stop], size, self.cfg.pose_conf_threshold)[None])
+            return PoseCondition(
+                images=pose_images(keypoints[start:stop], size, self.cfg.pose_conf_threshold)[None]
+            )
 
         return by_images
 
@@ -201,7 +207,9 @@ class DiffusionRenderer:
 
         # 1. Check inputs.
         if reference_image.ndim != 3 or reference_image.shape[2] != 3 or reference_image.dtype != np.uint8:
-            raise InputError(f"reference image must be (H, W, 3) uint8 RGB, got {reference_image.shape} {reference_image.dtype}")
+            raise InputError(
+                f"reference image must be (H, W, 3) uint8 RGB, got {reference_image.shape} {reference_image.dtype}"
+            )
         if len(poses) == 0:
             raise InputError("no poses to render")
         if height < self.cfg.size_multiple:
@@ -227,7 +235,12 @@ class DiffusionRenderer:
 
 def check_tokenizer(cfg: DiffusionRendererConfig, tokenizer) -> None:
     """The motion decoder's embedding sizes must be the tokenizer's."""
-    have = (tokenizer.codebook_size, tokenizer.num_parts, tokenizer.tokens_per_part, tokenizer.temporal_stride)
+    have = (
+        tokenizer.codebook_size,
+        tokenizer.num_parts,
+        tokenizer.tokens_per_part,
+        tokenizer.temporal_stride,
+    )
     want = (cfg.token_vocab, cfg.token_parts, cfg.tokens_per_part, cfg.token_stride)
     if have != want:
         raise InputError(

@@ -57,7 +57,9 @@ def _load_into(module: torch.nn.Module, path: Path, what: str) -> None:
     try:
         missing, unexpected = module.load_state_dict(state, strict=False)
     except RuntimeError as e:  # same names, other shapes
-        raise InputError(f"{what} weights in {path} do not fit the configured model ({str(e)[:300]}...); {hint}") from e
+        raise InputError(
+            f"{what} weights in {path} do not fit the configured model ({str(e)[:300]}...); {hint}"
+        ) from e
     if missing or unexpected:
         raise InputError(
             f"{what} weights in {path} do not fit the configured model ({len(missing)} missing, "
@@ -99,7 +101,9 @@ def tensor_to_images(x: torch.Tensor) -> np.ndarray:
     return x.permute(0, 2, 3, 1).cpu().numpy()
 
 
-def encode(vae: AutoencoderKL, images: torch.Tensor, generator: torch.Generator | None = None, sample: bool = False) -> torch.Tensor:
+def encode(
+    vae: AutoencoderKL, images: torch.Tensor, generator: torch.Generator | None = None, sample: bool = False
+) -> torch.Tensor:
     """(N, 3, H, W) in [-1, 1] -> scaled latents (N, c, H/f, W/f). ``sample`` draws from the posterior
     (training); otherwise its mean (a deterministic reference)."""
     dist = vae.encode(images.to(vae.dtype)).latent_dist

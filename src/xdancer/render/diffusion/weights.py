@@ -25,7 +25,9 @@ def save_renderer(path: str | Path, model: DiffusionRendererModel, vae: Autoenco
     return save_checkpoint(path, tensors, {"kind": KIND, "config": to_dict(model.cfg), **meta})
 
 
-def load_renderer(path: str | Path, device: str | torch.device = "cpu") -> tuple[DiffusionRendererModel, AutoencoderKL, dict]:
+def load_renderer(
+    path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[DiffusionRendererModel, AutoencoderKL, dict]:
     """Inverse of :func:`save_renderer`: (model, vae, meta), in eval mode on ``device``."""
     tensors, meta = load_checkpoint(path, device="cpu")
     if meta.get("kind") != KIND:

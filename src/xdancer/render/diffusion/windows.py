@@ -35,7 +35,9 @@ def blend_weights(n_frames: int, starts: list[int], window: int, overlap: int) -
     length = min(window, n_frames)
     i = torch.arange(length, dtype=torch.float64)
     ramp = float(overlap + 1)
-    raw = torch.minimum(torch.ones(length, dtype=torch.float64), torch.minimum((i + 1) / ramp, (length - i) / ramp))
+    raw = torch.minimum(
+        torch.ones(length, dtype=torch.float64), torch.minimum((i + 1) / ramp, (length - i) / ramp)
+    )
     total = torch.zeros(n_frames, dtype=torch.float64)
     for s in starts:
         total[s : s + length] += raw
@@ -44,7 +46,9 @@ def blend_weights(n_frames: int, starts: list[int], window: int, overlap: int) -
     return torch.stack([raw / total[s : s + length] for s in starts]).float()
 
 
-def blend(values: list[torch.Tensor], starts: list[int], weights: torch.Tensor, n_frames: int) -> torch.Tensor:
+def blend(
+    values: list[torch.Tensor], starts: list[int], weights: torch.Tensor, n_frames: int
+) -> torch.Tensor:
     """Window values [(L, ...)] -> (n_frames, ...) weighted per frame by ``weights`` (n_windows, L)."""
     out = torch.zeros((n_frames, *values[0].shape[1:]), dtype=values[0].dtype, device=values[0].device)
     for v, s, w in zip(values, starts, weights, strict=True):
