@@ -73,6 +73,15 @@ def test_evaluate_motion_end_to_end(tmp_path):
     assert len(names) == 2 and names == [r["name"] for r in b["sequences"]["generated"]]
 
 
+def test_music_only_leaves_out_silent_dances(tmp_path):
+    gen = write_set(tmp_path / "gen", [10, 20, 30], [0.25, 0.75])
+    (gen / "dance2.music.npz").unlink()  # a dance without music
+    both = evaluate_motion(gen, gen, MotionEvalConfig(), progress=False)
+    assert both["generated"]["n_sequences"] == 3 and both["generated"]["n_with_music"] == 2
+    only = evaluate_motion(gen, gen, MotionEvalConfig(music_only=True), progress=False)
+    assert only["generated"]["n_sequences"] == 2 and only["real"]["n_sequences"] == 2
+
+
 def test_eval_motion_cli(tmp_path, capsys):
     gen = write_set(tmp_path / "gen", [10, 20], [0.25, 0.75])
     out, png = tmp_path / "m.json", tmp_path / "r.png"

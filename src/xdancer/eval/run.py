@@ -34,7 +34,9 @@ class MotionEvalConfig:
     """max_sequences: per folder (a seeded choice when there are more). seconds: cut every sequence
     to its first ``seconds`` (None = whole). split: the split used when a folder is a dataset;
     real_split: the one used for the real folder (None = ``split``; "train" with a generated "val" set
-    measures the held-out ground truth against the training dances). bas_sigma: BAS sigma in seconds. plot_sequences: sequences drawn in the report's beat plots."""
+    measures the held-out ground truth against the training dances). bas_sigma: BAS sigma in
+    seconds. plot_sequences: sequences drawn in the report's beat plots. music_only: leave out the
+    sequences without music on both sides (e.g. motion capture without a song)."""
 
     max_sequences: int = 64
     seed: int = 0
@@ -44,6 +46,7 @@ class MotionEvalConfig:
     bas_sigma: float = M.BAS_SIGMA_SECONDS
     conf_threshold: float = F.CONF_THRESHOLD
     plot_sequences: int = 4
+    music_only: bool = False
 
     def __post_init__(self) -> None:
         if self.max_sequences < 2:
@@ -111,6 +114,8 @@ def load_motion_set(folder: str | Path, split: str = "val") -> list[MotionItem]:
 
 def choose(items: list[MotionItem], config: MotionEvalConfig) -> list[MotionItem]:
     """At most ``max_sequences`` items (a seeded choice, kept in name order), cut to ``seconds``."""
+    if config.music_only:
+        items = [it for it in items if it.music_beats is not None]
     if len(items) > config.max_sequences:
         keep = np.random.default_rng(config.seed).choice(len(items), config.max_sequences, replace=False)
         items = [items[i] for i in sorted(keep)]
