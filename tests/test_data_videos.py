@@ -33,8 +33,9 @@ def short_video(shared_data, tmp_path_factory):
     return out
 
 
-def test_import_short_video(short_video):
-    (clip,) = list(import_videos(short_video.parent, min_seconds=1.0, progress=False))
+def test_import_short_video(short_video, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    (clip,) = list(import_videos(short_video.parent, min_seconds=1.0, cache_dir=cache, progress=False))
     assert clip.id == "videos_dance_clip_0" and clip.group == "videos_dance_clip"
     seq = clip.poses
     assert seq.fps == 30 and seq.frame_size == (512, 896)
@@ -51,3 +52,12 @@ def test_import_short_video(short_video):
     # Its own music, on the same frames.
     assert clip.music is not None and abs(len(clip.music.features) - len(seq)) <= 1
     assert seq.meta["audio"] == str(short_video)
+    # A second import reuses the cached pose track: no detection runs.
+    import xdancer.pose.detect as detect
+
+    def no_detection(*args, **kwargs):
+        raise AssertionError("detect_video ran although the track is cached")
+
+    monkeypatch.setattr(detect, "detect_video", no_detection)
+    (again,) = list(import_videos(short_video.parent, min_seconds=1.0, cache_dir=cache, progress=False))
+    np.testing.assert_array_equal(again.poses.keypoints, seq.keypoints)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from xdancer.music.features import MusicFeatures
 
 SOURCES = ("dwm", "videos", "bvh", "aistpp")
+CACHE_DIR = "cache"  # inside a dataset folder: intermediate results worth keeping between builds
 
 
 @dataclass
@@ -79,6 +80,9 @@ def build_dataset(source: str, path: str | Path, out: str | Path, *, val_fractio
     """
     importer = _importer(source)
     path, out = Path(path), Path(out)
+    if source == "videos":
+        # Pose detection is the slow part: keep the tracks beside the dataset for the next build.
+        options.setdefault("cache_dir", out / CACHE_DIR / "videos")
     if not path.exists():
         raise InputError(f"{source} input not found: {path}")
     if out.exists() and not out.is_dir():

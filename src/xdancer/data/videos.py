@@ -10,6 +10,7 @@ with a silent track, give clips without music (tokenizer data).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,17 +70,36 @@ def _licence(f: Path, default: str | None) -> str:
     return default or _KNOWN_LICENCES.get(f.stem, "unknown: check the video's source before training on it")
 
 
+def _detect(f: Path, cache_dir: Path | None, progress: bool) -> PoseSequence:
+    """``detect_video(f)``, kept in ``cache_dir`` under a key of the file's name, size and time of
+    change and the detector's name, so rebuilding a folder only detects new or changed videos."""
+    from xdancer.pose.detect import DETECTOR, detect_video
+
+    if cache_dir is None:
+        return detect_video(f, progress=progress)
+    st = f.stat()
+    key = hashlib.sha256(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}|{DETECTOR}".encode()).hexdigest()[:16]
+    cached = Path(cache_dir) / f"{f.stem}-{key}.npz"
+    if cached.is_file():
+        return PoseSequence.load(cached)
+    seq = detect_video(f, progress=progress)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    seq.save(cached)
+    return seq
+
+
 def import_videos(path: str | Path, *, min_seconds: float = 2.0, max_gap_s: float = 0.5, licence: str | None = None,
-                  progress: bool = True) -> Iterator[ImportedClip]:  # fmt: skip
-    """Yield one clip per tracked stretch of each video (see the module notes)."""
+                  cache_dir: str | Path | None = None, progress: bool = True) -> Iterator[ImportedClip]:  # fmt: skip
+    """Yield one clip per tracked stretch of each video (see the module notes). With ``cache_dir``,
+    pose tracks are kept there and reused while a video is unchanged."""
     from xdancer.music.features import music_features
-    from xdancer.pose.detect import detect_video, is_person
+    from xdancer.pose.detect import is_person
     from xdancer.pose.resample import resample_poses
     from xdancer.video.io import probe_video
 
     for f in video_files(path):
         info = probe_video(f)
-        seq = resample_poses(detect_video(f, progress=progress), POSE_FPS)
+        seq = resample_poses(_detect(f, cache_dir, progress), POSE_FPS)
         seen = np.array([is_person(k) for k in seq.keypoints])
         stem = re.sub(r"[^A-Za-z0-9_-]", "_", f.stem)
         for k, (a, b) in enumerate(person_segments(seen, POSE_FPS, min_seconds, max_gap_s)):
