@@ -4,8 +4,9 @@ The classic AnimatedDrawings recipe (segment, triangulate, rig, deform; Smith et
 Animating Children's Drawings of the Human Figure", ACM TOG 2023) made for photos of real people:
 
 1. set-up, once per photo (:meth:`WarpRenderer.prepare`): resize to the output size, segment the
-   person (segment.py), fill the background where they stood (inpaint.py), mesh the silhouette
-   (mesh.py), bind the mesh to the skeleton (rig.py) and, for ARAP, factorise its solver (arap.py);
+   person (segment.py) and keep what lies near the skeleton, fill the background where they stood
+   (inpaint.py), mesh the silhouette (mesh.py), bind the mesh to the skeleton (rig.py), add the
+   hidden body layer beneath it (layers.py) and, for ARAP, factorise its solver (arap.py);
 2. per frame: retarget the driving pose to the person (retarget.py), move the mesh (linear blend
    skinning of per-bone rigid maps, or ARAP with handles on the bones), order the body-part layers
    for this frame, and texture the moved mesh from the photo over the background plate (raster.py).
