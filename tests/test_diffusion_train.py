@@ -15,8 +15,9 @@ from xdancer.pose.sequence import PoseSequence
 from xdancer.render.diffusion.config import DiffusionRendererConfig
 from xdancer.render.diffusion.pipeline import DiffusionRenderer
 from xdancer.render.diffusion.weights import load_renderer
-from xdancer.train.renderer import RendererTrainConfig, psnr_db, render_frames, train_renderer
+from xdancer.train.renderer import RendererTrainConfig, train_renderer
 from xdancer.train.renderer_data import list_videos, load_video, person_box
+from xdancer.train.renderer_eval import psnr_db, render_frames
 
 VIDEO = "videos/animatex_dance_1.mp4"
 

@@ -32,9 +32,8 @@ from xdancer.config import from_dict, to_dict
 from xdancer.errors import InputError
 from xdancer.render.diffusion.config import DiffusionRendererConfig
 from xdancer.render.diffusion.model import DiffusionRendererModel
-from xdancer.render.diffusion.motion_decoder import PoseCondition
-from xdancer.render.diffusion.pipeline import check_tokenizer, make_scheduler, pose_images
-from xdancer.render.diffusion.vae import build_vae, encode, images_to_tensor, load_pretrained
+from xdancer.render.diffusion.pipeline import check_tokenizer, make_scheduler
+from xdancer.render.diffusion.vae import build_vae, images_to_tensor, load_pretrained
 from xdancer.render.diffusion.weights import load_renderer, save_renderer
 from xdancer.train.common import (
     DistInfo,
@@ -50,7 +49,7 @@ from xdancer.train.common import (
     teardown_distributed,
     training_state_exists,
 )
-from xdancer.train.renderer_data import VideoClip, load_videos
+from xdancer.train.renderer_data import VideoClip, clip_condition, load_videos
 
 PHASES = ("vae", "stage1", "stage2")
 MIXED_PRECISION = ("no", "fp16", "bf16")
@@ -164,17 +163,6 @@ def _autocast(cfg: RendererTrainConfig, device: torch.device):
     if device.type != "cuda" or cfg.mixed_precision == "no":
         return torch.autocast(device.type, enabled=False)
     return torch.autocast("cuda", dtype=torch.bfloat16 if cfg.mixed_precision == "bf16" else torch.float16)
-
-
-def _condition(clip: VideoClip, frames: np.ndarray, cfg: DiffusionRendererConfig) -> PoseCondition:
-    """Condition for frame indices ``frames`` (B, F) of one video."""
-    if cfg.guider == "motion_decoder":
-        return PoseCondition(
-            tokens=clip.tokens[torch.from_numpy(frames)], confidence=clip.confidence[torch.from_numpy(frames)]
-        )
-    size = (cfg.width, cfg.height)
-    imgs = torch.stack([pose_images(clip.keypoints[row], size, cfg.pose_conf_threshold) for row in frames])
-    return PoseCondition(images=imgs)  # (B, F, 3, H, W)
 
 
 def _sample_indices(
@@ -375,6 +363,8 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
         extra = {"steps": step, "train_seconds": round(elapsed, 1), "train_config": to_dict(cfg), "history": history,
                  "videos": [str(v) for v in videos], "frames": {c.name: c.n_train for c in clips}}  # fmt: skip
         if cfg.val_frames > 0:
+            from xdancer.train.renderer_eval import validate
+
             extra["val"] = validate(model, vae, clips, tokenizer, progress=False)
             bar.write(f"held-out frames: {extra['val']}")
         save_renderer(final, model, vae, **extra)
@@ -412,51 +402,5 @@ def _loss(phase: str, ddp: nn.Module, bundle: _Bundle, clips: list[VideoClip], c
         t = torch.from_numpy(rng.integers(0, mcfg.num_train_timesteps, size=batch)).to(device)
         noisy = scheduler.add_noise(lat, noise, t)
         target = noise if mcfg.prediction_type == "epsilon" else scheduler.get_velocity(lat, noise, t)
-    pred = ddp(noisy, t, ref_lat, _condition(clip, targets, mcfg).to(device))
+    pred = ddp(noisy, t, ref_lat, clip_condition(clip, targets, mcfg).to(device))
     return F.mse_loss(pred.float(), target.float())
-
-
-@torch.no_grad()
-def validate(model: DiffusionRendererModel, vae: nn.Module, clips: list[VideoClip], tokenizer=None,
-             num_inference_steps: int | None = None, seed: int = 0, progress: bool = False) -> dict[str, float]:  # fmt: skip
-    """PSNR / SSIM (dB / [0, 1]) of the held-out frames of each clip, rendered from its first frame."""
-    from skimage.metrics import structural_similarity
-
-    from xdancer.render.diffusion.pipeline import DiffusionRenderer
-
-    renderer = DiffusionRenderer(model, vae, tokenizer=tokenizer, num_inference_steps=num_inference_steps,
-                                 seed=seed, progress=progress)  # fmt: skip
-    psnr, ssim = [], []
-    for clip in clips:
-        held = np.arange(clip.n_train, len(clip.frames))
-        if len(held) == 0:
-            continue
-        frames = render_frames(renderer, clip, 0, held)
-        for pred, true in zip(frames, clip.frames[held], strict=True):
-            psnr.append(psnr_db(pred, true))
-            ssim.append(float(structural_similarity(pred, true, channel_axis=2, data_range=255)))
-    if not psnr:
-        return {}
-    return {"psnr_db": float(np.mean(psnr)), "ssim": float(np.mean(ssim)), "frames": len(psnr)}
-
-
-def render_frames(renderer, clip: VideoClip, ref_index: int, frames: np.ndarray) -> np.ndarray:
-    """Render frames ``frames`` of a training video from its frame ``ref_index`` with the poses (and
-    the whole-video tokens) training used: (N, H, W, 3) uint8."""
-    from xdancer.render.diffusion.vae import decode, tensor_to_images
-
-    cfg = renderer.cfg
-    device = renderer.device
-    ref_lat = encode(renderer.vae, images_to_tensor(clip.frames[ref_index : ref_index + 1]).to(device))
-
-    def condition(start: int, stop: int) -> PoseCondition:
-        return _condition(clip, frames[None, start:stop], cfg)
-
-    latents = renderer.sample(ref_lat, condition, len(frames), torch.Generator().manual_seed(renderer.seed))
-    return np.concatenate([tensor_to_images(decode(renderer.vae, z[None])) for z in latents])
-
-
-def psnr_db(pred: np.ndarray, true: np.ndarray) -> float:
-    """Peak signal-to-noise ratio of two uint8 images, in dB."""
-    mse = float(np.mean((pred.astype(np.float64) - true.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)

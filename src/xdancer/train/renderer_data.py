@@ -19,7 +19,8 @@ from xdancer.errors import InputError
 from xdancer.io_utils import check_input_file
 from xdancer.pose.sequence import PoseSequence
 from xdancer.render.diffusion.config import DiffusionRendererConfig
-from xdancer.render.diffusion.pipeline import part_confidence, token_frames
+from xdancer.render.diffusion.motion_decoder import PoseCondition
+from xdancer.render.diffusion.pipeline import part_confidence, pose_images, token_frames
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 SEEN = 0.3
@@ -153,3 +154,14 @@ def load_videos(videos: list[Path], cfg: DiffusionRendererConfig, cache: Path, t
     return [
         load_video(v, cfg, cache, tokenizer, max_frames, margin, val_frames, stride, progress) for v in videos
     ]
+
+
+def clip_condition(clip: VideoClip, frames: np.ndarray, cfg: DiffusionRendererConfig) -> PoseCondition:
+    """Condition for frame indices ``frames`` (B, F) of one video."""
+    if cfg.guider == "motion_decoder":
+        return PoseCondition(
+            tokens=clip.tokens[torch.from_numpy(frames)], confidence=clip.confidence[torch.from_numpy(frames)]
+        )
+    size = (cfg.width, cfg.height)
+    imgs = torch.stack([pose_images(clip.keypoints[row], size, cfg.pose_conf_threshold) for row in frames])
+    return PoseCondition(images=imgs)  # (B, F, 3, H, W)
