@@ -35,6 +35,7 @@ def register(add_command) -> None:
     p = add_command("data", "alignment", help="check the music alignment of Dance with Melody (BAS, tempo, onsets)")
     p.add_argument("path", help="the dance_with_melody folder (or one DANCE_* folder)")
     p.add_argument("-o", "--output", default=None, help="also write the per-dance numbers to this .json")
+    p.add_argument("--plot", default=None, help="also draw the checks into this .png")
     p.add_argument("--seed", type=int, default=0, help="seed of the random offsets")
     p.set_defaults(func=run_alignment)
 
@@ -97,11 +98,13 @@ def run_alignment(args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from xdancer.data.alignment import check_dwm
+    from xdancer.data.alignment import check_dwm, plot_alignment
     from xdancer.io_utils import atomic_path, check_output_path
 
     if args.output:
         check_output_path(args.output, (".json",))
+    if args.plot:
+        check_output_path(args.plot, (".png",))
     results = check_dwm(args.path, seed=args.seed)
     rows = {k: asdict(v) for k, v in results.items()}
     table = Table(title="Dance with Melody: music alignment")
@@ -118,3 +121,5 @@ def run_alignment(args: argparse.Namespace) -> None:
         with atomic_path(args.output) as tmp:
             tmp.write_text(json.dumps(rows, indent=1))
         print(f"wrote {args.output}")
+    if args.plot:
+        print(f"wrote {plot_alignment(results, args.plot)}")

@@ -199,10 +199,6 @@ def check_alignment(joints: np.ndarray, fps: float, song_beats: np.ndarray, onse
     )
 
 
-__all__ = ["AlignmentCheck", "check_alignment", "mean_joint_speed", "speed_minima", "bas_at",
-           "dominant_period", "tempo_error", "lagged_correlation", "TEMPO_MULTIPLES"]  # fmt: skip
-
-
 def check_dwm(path: str, seed: int = 0, progress: bool = True) -> dict[str, AlignmentCheck]:
     """The three checks for every Dance with Melody dance under ``path`` (3D joints at 25 fps)."""
     from tqdm import tqdm
@@ -230,3 +226,52 @@ def check_dwm(path: str, seed: int = 0, progress: bool = True) -> dict[str, Alig
         out[dance.name] = check_alignment(motions[i], DWM_FPS, beats, env, ANALYSIS_RATE, dance.music_offset_s,
                                           others, rng, other_dance_periods=other_dances)  # fmt: skip
     return out
+
+
+_GENRE_NAMES = {"C": "cha-cha", "R": "rumba", "T": "tango", "W": "waltz"}
+
+
+def plot_alignment(results: dict[str, AlignmentCheck], path: str) -> str:
+    """A PNG of the checks: BAS stated vs random offsets, BAS held out vs stated, and the song's
+    periodicity at its own dance's period vs at the other dances' periods (one point per dance)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from xdancer.io_utils import atomic_path
+
+    names = list(results)
+    genre = [n.split("_")[1] if n.count("_") >= 2 else "?" for n in names]
+    colours = {"C": "tab:red", "R": "tab:purple", "T": "tab:green", "W": "tab:blue"}
+    pairs = (
+        ("bas_random", "bas_stated", "BAS at random offsets (0.15-0.6 s)", "BAS at the stated alignment"),
+        ("bas_heldout_stated", "bas_heldout_fitted", "BAS of a half, stated offset",
+         "BAS of a half, offset fitted on the other half"),
+        ("music_ac_others", "music_ac_at_dance_period", "song onset autocorrelation at other dances' periods",
+         "... at its own dance's period"),
+    )  # fmt: skip
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5))
+    for ax, (xk, yk, xl, yl) in zip(axes, pairs, strict=True):
+        x = np.array([getattr(results[n], xk) for n in names])
+        y = np.array([getattr(results[n], yk) for n in names])
+        for g, c in colours.items():
+            m = np.array([k == g for k in genre])
+            ax.scatter(x[m], y[m], s=18, color=c, label=_GENRE_NAMES[g])
+        ok = np.isfinite(x) & np.isfinite(y)
+        lo, hi = float(min(x[ok].min(), y[ok].min())), float(max(x[ok].max(), y[ok].max()))
+        ax.plot([lo, hi], [lo, hi], color="grey", lw=1, ls="--")
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.set_title(f"above the line: {int((y[ok] > x[ok]).sum())} of {int(ok.sum())}")
+    axes[0].legend(loc="upper left")
+    fig.suptitle("Dance with Melody: music alignment checks (one point per dance)")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+    return path
+
+
+__all__ = ["AlignmentCheck", "check_alignment", "check_dwm", "plot_alignment", "mean_joint_speed", "speed_minima",
+           "bas_at", "dominant_period", "tempo_error", "lagged_correlation", "TEMPO_MULTIPLES"]  # fmt: skip
