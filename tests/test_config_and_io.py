@@ -64,3 +64,23 @@ def test_checkpoint_round_trip(tmp_path):
     assert torch.equal(back["w"], t["w"]) and meta["config"] == {"a": 1} and meta["step"] == 3
     with pytest.raises(InputError):
         load_checkpoint(tmp_path / "missing")
+
+
+def test_unwritable_special_folder_is_refused():
+    import pathlib
+
+    if not pathlib.Path("/proc").is_dir():
+        pytest.skip("no /proc on this system")
+    with pytest.raises(InputError, match="not writable"):
+        check_output_path("/proc/x.npz")
+
+
+def test_atomic_output_gets_normal_permissions(tmp_path):
+    import os
+
+    target = tmp_path / "out.txt"
+    with atomic_path(target) as tmp:
+        tmp.write_text("ok")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask

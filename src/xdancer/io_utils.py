@@ -33,11 +33,23 @@ def check_output_path(path: str | Path, suffixes: tuple[str, ...] | None = None)
         raise InputError(f"output path is a folder: {p}")
     if not parent.exists():
         raise InputError(f"output folder does not exist: {parent}")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"output folder is not writable: {parent}")
     if p.exists() and not os.access(p, os.W_OK):
         raise InputError(f"output file exists and is not writable: {p}")
+    check_writable_folder(parent)
     return p
+
+
+def check_writable_folder(folder: str | Path) -> Path:
+    """Create and delete a scratch file in ``folder``: permission bits say nothing to root, nor
+    about read-only or special file systems (/proc), so only a real write tells."""
+    folder = Path(folder)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".xdancer-write-check.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"output folder is not writable: {folder} ({e.strerror})") from None
+    return folder
 
 
 @contextlib.contextmanager
@@ -55,6 +67,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise RuntimeError(f"nothing was written for {path}")
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

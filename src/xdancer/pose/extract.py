@@ -6,11 +6,10 @@ bad path fails in a second and a failure never leaves a partial file behind.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from xdancer.errors import InputError
-from xdancer.io_utils import check_input_file, check_output_path
+from xdancer.io_utils import check_input_file, check_output_path, check_writable_folder
 from xdancer.pose.detect import IMAGE_SUFFIXES, VIDEO_SUFFIXES, DetectConfig, detect_image, detect_video
 from xdancer.pose.sequence import PoseSequence
 
@@ -43,16 +42,14 @@ def extract_pose(
             f"({', '.join(IMAGE_SUFFIXES)}) or a video ({', '.join(VIDEO_SUFFIXES)})"
         )
     is_video = suffix in VIDEO_SUFFIXES
-    out = _writable(check_output_path(output, (".npz",)))
+    out = check_output_path(output, (".npz",))
     if overlay is not None:
-        overlay = _writable(
-            check_output_path(overlay, VIDEO_OVERLAY_SUFFIXES if is_video else IMAGE_OVERLAY_SUFFIXES)
-        )
+        overlay = check_output_path(overlay, VIDEO_OVERLAY_SUFFIXES if is_video else IMAGE_OVERLAY_SUFFIXES)
     if json_dir is not None:
         json_dir = Path(json_dir).expanduser()
         if json_dir.exists() and not json_dir.is_dir():
             raise InputError(f"the JSON output must be a folder, but {json_dir} is a file")
-        _writable(json_dir if json_dir.is_dir() else check_output_path(json_dir), folder=json_dir.is_dir())
+        check_writable_folder(json_dir) if json_dir.is_dir() else check_output_path(json_dir)
 
     # 2. Detect.
     if is_video:
@@ -72,18 +69,6 @@ def extract_pose(
     except OSError as e:
         raise InputError(f"cannot write {e.filename or 'the output'}: {e.strerror or e}") from None
     return seq
-
-
-def _writable(path: Path, folder: bool = False) -> Path:
-    """Create and delete a scratch file where ``path`` will go: permission bits alone do not tell
-    (root ignores them; read-only or virtual file systems refuse anyway)."""
-    where = path if folder else path.parent
-    try:
-        with tempfile.NamedTemporaryFile(dir=where, prefix=".xdancer-write-check-"):
-            pass
-    except OSError as e:
-        raise InputError(f"cannot write to {where}: {e.strerror or e}") from None
-    return path
 
 
 def _write_overlay(
