@@ -312,9 +312,12 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
         if phase != "vae" and clips[0].latents is None:
             _cache_latents(vae, clips, dist.device)
         ddp = bundle
-        if dist.distributed:  # parts of the ReferenceNet (its output layers) get no gradient
+        if dist.distributed:
             ids = [dist.device.index] if dist.device.type == "cuda" else None
-            ddp = nn.parallel.DistributedDataParallel(bundle, device_ids=ids, find_unused_parameters=True)
+            # In stage 1 the ReferenceNet's output layers get no gradient (only its attention inputs are read).
+            ddp = nn.parallel.DistributedDataParallel(
+                bundle, device_ids=ids, find_unused_parameters=phase == "stage1"
+            )
         scaler = torch.amp.GradScaler(
             "cuda", enabled=dist.device.type == "cuda" and cfg.mixed_precision == "fp16"
         )
