@@ -54,7 +54,10 @@ def test_build_replaces_its_source_and_keeps_others(tmp_path, monkeypatch):
     kps = np.zeros((12, NUM_KEYPOINTS, 3), np.float32)
     save_clip(out, other, PoseSequence(kps, 30, (512, 896)), None)
     write_manifest(out, [other])
+    orphan = out / "clips" / "bvh_left_by_an_interrupted_build.npz"
+    orphan.write_bytes(b"x")
     rows = build_dataset("bvh", tmp_path, out, progress=False)
+    assert not orphan.exists()
     again = build_dataset("bvh", tmp_path, out, progress=False, n=2)  # a smaller rebuild
     assert [r.id for r in rows] == [f"fake_{i}" for i in range(4)]
     ds = DanceDataset(out)

@@ -120,16 +120,18 @@ def _info(clip: ImportedClip, split: str) -> ClipInfo:
 
 
 def _remove_stale(out: Path, source: str, keep: set[Path]) -> None:
-    """Delete clip files of an earlier build of ``source`` that this build did not write again."""
+    """Delete clip files of ``source`` that this build did not write: clips an earlier build listed
+    and files an interrupted build left behind (clip ids start with their source's name)."""
     from xdancer.data.manifest import MANIFEST_NAME, read_manifest
 
-    if not (out / MANIFEST_NAME).is_file():
-        return
-    for c in read_manifest(out):
-        if c.source == source:
-            for p in (pose_path(out, c.id), music_path(out, c.id)):
-                if p not in keep and p.exists():
-                    p.unlink()
+    stale = {p for p in (out / CLIPS_DIR).glob(f"{source}_*.npz")}
+    if (out / MANIFEST_NAME).is_file():
+        for c in read_manifest(out):
+            if c.source == source:
+                stale |= {pose_path(out, c.id), music_path(out, c.id)}
+    for p in stale - keep:
+        if p.exists():
+            p.unlink()
 
 
 __all__ = ["ImportedClip", "SOURCES", "build_dataset", "align_lengths"]
