@@ -170,7 +170,7 @@ def test_motion_decoder_renderer_takes_tokens_from_the_tokenizer():
     model, vae = DiffusionRendererModel(cfg).eval(), build_vae(cfg).eval()
     image, ref_pose, poses = _inputs(n=5)
     r = DiffusionRenderer(model, vae, tokenizer=tok, progress=False)
-    cond = r.conditions(poses, (32, 32))(1, 5)
+    cond = r.conditions(poses, poses.keypoints, (32, 32))(1, 5)
     assert cond.tokens.shape == (1, 4, 5) and cond.confidence.shape == (1, 4, 5)
     assert int(cond.tokens.max()) < 16
     frames = list(r.render(image, ref_pose, poses, height=32))

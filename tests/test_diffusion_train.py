@@ -13,10 +13,11 @@ from xdancer.cli import main
 from xdancer.errors import InputError
 from xdancer.pose.sequence import PoseSequence
 from xdancer.render.diffusion.config import DiffusionRendererConfig
+from xdancer.render.diffusion.framing import crop_frame, crop_keypoints, person_box
 from xdancer.render.diffusion.pipeline import DiffusionRenderer
 from xdancer.render.diffusion.weights import load_renderer
 from xdancer.train.renderer import RendererTrainConfig, train_renderer
-from xdancer.train.renderer_data import list_videos, load_video, person_box
+from xdancer.train.renderer_data import list_videos, load_video
 from xdancer.train.renderer_eval import psnr_db, render_frames
 
 VIDEO = "videos/animatex_dance_1.mp4"
@@ -72,9 +73,15 @@ def test_person_box_has_the_model_aspect_and_holds_the_person():
     kps = np.zeros((2, 134, 3), np.float32)
     kps[:, :2, :2] = [[100, 50], [140, 250]]
     kps[:, :2, 2] = 1.0
-    x0, y0, x1, y1 = person_box(kps, (640, 480), aspect=0.5, margin=0.1)
+    box = person_box(kps, (640, 480), aspect=0.5, margin=0.1)
+    x0, y0, x1, y1 = box
     assert (x1 - x0) / (y1 - y0) == pytest.approx(0.5, abs=0.01)
     assert x0 <= 100 and x1 >= 140 and y0 <= 30 and y1 >= 270
+    inside = crop_keypoints(kps, box, (32, 64))
+    assert (inside[:, :2, 0] > 0).all() and (inside[:, :2, 0] < 32).all() and (inside[:, :2, 1] < 64).all()
+    assert (inside[:, 2:] == 0).all()  # unseen points stay zero
+    frame = np.arange(480 * 640 * 3, dtype=np.uint8).reshape(480, 640, 3)
+    assert crop_frame(frame, (-20, -10, 620, 1270), (32, 64)).shape == (64, 32, 3)  # leaves the picture
 
 
 @pytest.mark.slow
@@ -92,14 +99,14 @@ def test_tiny_model_overfits_frames_better_than_the_warp_renderer(shared_data, t
                               vae_steps=400, stage1_steps=800, stage2_steps=20, stage1_lr=1e-3, stage2_lr=1e-3,
                               ref_drop_prob=0.0, log_every=50, ckpt_every=1000, threads=1)  # fmt: skip
     model, vae, _ = load_renderer(train_renderer(cfg, [video]))
-    clip = load_video(video, model.cfg, tmp_path / "run" / "cache", None, 4, cfg.crop_margin, 0, 10, False)
+    clip = load_video(video, model.cfg, tmp_path / "run" / "cache", None, 4, 0, 10, False)
     frames = np.arange(4)
     diffusion = render_frames(DiffusionRenderer(model, vae, progress=False), clip, 0, frames)
 
     # The warp renderer animates the same reference frame with the same poses, at 256 x 256 (its
     # segmentation needs the pixels), then shrunk to 64 x 64 like the targets.
     big = load_video(video, DiffusionRendererConfig.tiny(height=256, width=256), tmp_path / "run" / "cache", None, 4,
-                     cfg.crop_margin, 0, 10, False)  # fmt: skip
+                     0, 10, False)  # fmt: skip
     warp = WarpRenderer().render(big.frames[0], PoseSequence(big.keypoints[:1], big.fps, (256, 256)),
                                  PoseSequence(big.keypoints, big.fps, (256, 256)), height=256)  # fmt: skip
     warp = [cv2.resize(f, (64, 64), interpolation=cv2.INTER_AREA) for f in warp]

@@ -67,7 +67,6 @@ class RendererTrainConfig:
     # Data: frames are cropped around the person (static camera: one box per video) and resized.
     max_frames: int | None = 300  # per video, after taking every frame_stride-th frame
     frame_stride: int = 1  # consecutive video frames are near-duplicates at 24-30 fps
-    crop_margin: float = 0.15
     pose_cache: str | None = None  # where detected poses are cached (default: out_dir/cache)
     val_frames: int = 0  # last frames of each video held out (per_person: measure PSNR there)
     # Phase 0: the VAE (skipped with SD-1.5 weights or init_from).
@@ -109,8 +108,6 @@ class RendererTrainConfig:
             raise ValueError("max_frames must be at least 2 (a reference and a target)")
         if not 0 <= self.ref_drop_prob < 1:
             raise ValueError("ref_drop_prob must be in [0, 1)")
-        if self.crop_margin < 0:
-            raise ValueError("crop_margin must be >= 0")
 
     def phase_steps(self, train_vae: bool) -> dict[str, int]:
         return {
@@ -270,7 +267,7 @@ def _train(cfg: RendererTrainConfig, videos: list[Path], dist: DistInfo, resume:
 
     # 2. Data (poses are detected once and cached in out_dir/cache).
     cache = Path(cfg.pose_cache) if cfg.pose_cache else out / "cache"
-    clips = load_videos(videos, cfg.model, cache, tokenizer, cfg.max_frames, cfg.crop_margin, cfg.val_frames,
+    clips = load_videos(videos, cfg.model, cache, tokenizer, cfg.max_frames, cfg.val_frames,
                         cfg.frame_stride, progress=dist.is_main)  # fmt: skip
 
     # 3. Model, VAE, noise schedule.

@@ -1,9 +1,8 @@
 """Training data of the diffusion renderer: frames of videos of people, cropped around the person,
 with their whole-body poses (and pose tokens) in the cropped frame's pixels.
 
-X-Dancer crops its videos around the person to 896 x 512 (H x W). With a static camera one box per
-video suffices: the union of the person's keypoints over the video, widened by a margin and to the
-model's aspect ratio (padding with the edge pixels where it leaves the picture).
+X-Dancer crops its videos around the person to 896 x 512 (H x W); with a static camera one box per
+video suffices (:mod:`xdancer.render.diffusion.framing`, which inference frames the photo with too).
 """
 
 from __future__ import annotations
@@ -19,11 +18,11 @@ from xdancer.errors import InputError
 from xdancer.io_utils import check_input_file
 from xdancer.pose.sequence import PoseSequence
 from xdancer.render.diffusion.config import DiffusionRendererConfig
+from xdancer.render.diffusion.framing import crop_frame, crop_keypoints, person_box
 from xdancer.render.diffusion.motion_decoder import PoseCondition
 from xdancer.render.diffusion.pipeline import part_confidence, pose_images, token_frames
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-SEEN = 0.3
 
 
 @dataclass
@@ -54,48 +53,6 @@ def list_videos(path: str | Path) -> list[Path]:
     return [check_input_file(p, "video")]
 
 
-def person_box(
-    keypoints: np.ndarray, frame_size: tuple[int, int], aspect: float, margin: float
-) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) around every seen keypoint of the video, widened by ``margin`` of its size on
-    each side and to width / height = ``aspect``; the whole frame if nobody is seen."""
-    w, h = frame_size
-    seen = keypoints[..., 2] >= SEEN
-    if not seen.any():
-        x0, y0, x1, y1 = 0.0, 0.0, float(w), float(h)
-    else:
-        xy = keypoints[..., :2][seen]
-        x0, y0 = xy.min(axis=0)
-        x1, y1 = xy.max(axis=0)
-        mx, my = margin * (x1 - x0), margin * (y1 - y0)
-        x0, x1, y0, y1 = x0 - mx, x1 + mx, y0 - my, y1 + my
-    bw, bh = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
-    if bw / bh < aspect:
-        bw = bh * aspect
-    else:
-        bh = bw / aspect
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    return (
-        int(round(cx - bw / 2)),
-        int(round(cy - bh / 2)),
-        int(round(cx + bw / 2)),
-        int(round(cy + bh / 2)),
-    )
-
-
-def crop_frame(rgb: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
-    """Crop ``box`` (edge-padded where it leaves the frame) and resize to ``size`` = (W, H)."""
-    import cv2
-
-    h, w = rgb.shape[:2]
-    x0, y0, x1, y1 = box
-    pad = max(0, -x0, -y0, x1 - w, y1 - h)
-    if pad:
-        rgb = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    crop = rgb[y0 + pad : y1 + pad, x0 + pad : x1 + pad]
-    return cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-
-
 def _poses(path: Path, cache: Path, max_frames: int | None, progress: bool) -> PoseSequence:
     """Detected poses of a video's first ``max_frames`` frames, cached beside the training run
     (detection is the slow part)."""
@@ -124,17 +81,13 @@ def load_video(path: Path, cfg: DiffusionRendererConfig, cache: Path, tokenizer,
             f"{path.name}: {n} frames leave fewer than 2 for training after holding out {val_frames}"
         )
     size = (cfg.width, cfg.height)
-    box = person_box(seq.keypoints, seq.frame_size, cfg.width / cfg.height, margin)
+    box = person_box(seq.keypoints, seq.frame_size, cfg.width / cfg.height, cfg.crop_margin)
     frames = np.stack(
         [crop_frame(rgb, box, size) for _, rgb in islice(read_video(path), 0, n * stride, stride)]
     )
     if len(frames) != n:
         raise InputError(f"{path.name}: read {len(frames)} frames but detected poses in {n}")
-    kps = seq.keypoints.copy()
-    scale = cfg.width / (box[2] - box[0])
-    kps[..., 0] = (kps[..., 0] - box[0]) * scale
-    kps[..., 1] = (kps[..., 1] - box[1]) * scale
-    kps[kps[..., 2] <= 0] = 0.0
+    kps = crop_keypoints(seq.keypoints, box, size)
     tokens = None
     if tokenizer is not None:
         # The whole video is tokenized at once (per-sequence normalisation, as a whole dance is).
@@ -151,9 +104,7 @@ def load_videos(videos: list[Path], cfg: DiffusionRendererConfig, cache: Path, t
                 margin: float, val_frames: int, stride: int = 1, progress: bool = True) -> list[VideoClip]:  # fmt: skip
     if not videos:
         raise InputError("no training videos given")
-    return [
-        load_video(v, cfg, cache, tokenizer, max_frames, margin, val_frames, stride, progress) for v in videos
-    ]
+    return [load_video(v, cfg, cache, tokenizer, max_frames, val_frames, stride, progress) for v in videos]
 
 
 def clip_condition(clip: VideoClip, frames: np.ndarray, cfg: DiffusionRendererConfig) -> PoseCondition:

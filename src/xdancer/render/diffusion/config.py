@@ -60,6 +60,7 @@ class DiffusionRendererConfig:
     motion_map_size: tuple[int, int] = (8, 8)  # (h, w) of the learned map before resizing
     guider_channels: tuple[int, ...] = (16, 32)  # pose-image guider convs (each halves the size)
     pose_conf_threshold: float = 0.3
+    crop_margin: float = 0.15  # framing: the person's box widened by this fraction on each side
 
     # --- Diffusion (DDPM training, DDIM sampling; SD-1.5's noise schedule). -----------------------
     num_train_timesteps: int = 1000
@@ -125,6 +126,8 @@ class DiffusionRendererConfig:
             raise ValueError("eta must be in [0, 1]")
         if not 0.0 < self.vae_scaling_factor:
             raise ValueError("vae_scaling_factor must be positive")
+        if self.crop_margin < 0:
+            raise ValueError("crop_margin must be >= 0")
         if len(self.motion_map_size) != 2 or min(self.motion_map_size) <= 0:
             raise ValueError("motion_map_size must be (h, w) with positive sizes")
 

@@ -25,6 +25,7 @@ from xdancer.pose.sequence import PoseSequence
 from xdancer.pose.skeleton import PART_NAMES, PARTS
 from xdancer.render.base import DEFAULT_HEIGHT
 from xdancer.render.diffusion.config import DiffusionRendererConfig
+from xdancer.render.diffusion.framing import crop_frame, crop_keypoints, person_box
 from xdancer.render.diffusion.model import DiffusionRendererModel
 from xdancer.render.diffusion.motion_decoder import PoseCondition
 from xdancer.render.diffusion.vae import decode, encode, images_to_tensor
@@ -114,15 +115,15 @@ class DiffusionRenderer:
 
     # --- conditions --------------------------------------------------------------------------------
 
-    def conditions(self, poses: PoseSequence, size: tuple[int, int]) -> Callable[[int, int], PoseCondition]:
-        """A function (start, stop) -> PoseCondition of those frames (batch 1), for ``size`` = (W, H).
+    def conditions(
+        self, poses: PoseSequence, keypoints: np.ndarray, size: tuple[int, int]
+    ) -> Callable[[int, int], PoseCondition]:
+        """A function (start, stop) -> PoseCondition of those frames (batch 1). ``keypoints`` (T, 134, 3)
+        are ``poses`` in the pixels of the output frame, ``size`` = (W, H).
 
         Tokens of the whole dance are computed once (small); skeleton images are drawn per window,
         so a long video never holds them all.
         """
-        from xdancer.render.skeleton import fit_to_frame
-
-        keypoints = fit_to_frame(poses, size)  # (T, 134, 3) in output pixels
         if self.cfg.guider == "motion_decoder":
             tokens = token_frames(
                 self.tokenizer.encode_sequence(poses).cpu(), len(poses), poses.fps, self.cfg.token_stride
@@ -200,10 +201,10 @@ class DiffusionRenderer:
     ) -> Iterator[np.ndarray]:
         """Yield (H, W, 3) uint8 frames of the person in ``reference_image`` dancing ``poses``.
 
-        ``reference_pose`` is part of the Renderer interface but not needed here: the ReferenceNet reads
-        the appearance from the photo itself, and a dance made from the photo starts at its pose.
+        The frames show the crop of the photo around the person (see :mod:`.framing`), at the photo's
+        aspect ratio; the ReferenceNet reads the appearance from that crop.
         """
-        import cv2
+        from xdancer.render.skeleton import fit_to_frame
 
         # 1. Check inputs.
         if reference_image.ndim != 3 or reference_image.shape[2] != 3 or reference_image.dtype != np.uint8:
@@ -216,15 +217,21 @@ class DiffusionRenderer:
             raise InputError(f"height must be at least {self.cfg.size_multiple} px for this model")
         w, h = self.output_size(reference_image, height)
 
-        # 2. Reference latent (the photo resized to the output frame; poses are fitted the same way).
-        ref = cv2.resize(reference_image, (w, h), interpolation=cv2.INTER_AREA)
+        # 2. Framing as in training: the photo cropped around the person's pose and all the dance's
+        #    poses (fitted into the photo), at the output aspect; the poses follow the same crop.
+        photo_size = (reference_image.shape[1], reference_image.shape[0])
+        in_photo = fit_to_frame(poses, photo_size)  # (T, 134, 3) in photo pixels
+        everyone = np.concatenate([reference_pose.keypoints, in_photo]) if len(reference_pose) else in_photo
+        box = person_box(everyone, photo_size, w / h, self.cfg.crop_margin)
+        ref = crop_frame(reference_image, box, (w, h))
+        keypoints = crop_keypoints(in_photo, box, (w, h))
         vae_dtype = next(self.vae.parameters()).dtype
         with torch.no_grad():
             ref_latent = encode(self.vae, images_to_tensor(ref[None]).to(self.device, vae_dtype))
 
         # 3. Denoise the latent video.
         generator = torch.Generator().manual_seed(self.seed)
-        latents = self.sample(ref_latent, self.conditions(poses, (w, h)), len(poses), generator)
+        latents = self.sample(ref_latent, self.conditions(poses, keypoints, (w, h)), len(poses), generator)
 
         # 4. Decode frame by frame.
         for z in latents:
