@@ -240,7 +240,13 @@ class WarpRenderer:
                 )
                 regions[BONE_INDEX[f"{side}_thigh"]] = (quad, core)
         radius = np.array([cfg.arm_radius * h_out if b.part.endswith("_arm") else np.inf for b in BONES])
-        distance = geodesic_bone_distance(mesh, segments, retarget.active, 1.5 * spacing, regions, radius)
+        # A hand the detector did not see in the photo (in a pocket, behind the back) gets no pixels:
+        # what lies there is something else (the pocket), which should not fly off with the arm.
+        skinned = retarget.active.copy()
+        for side in ("right", "left"):
+            if joints[J[f"{side}_hand"], 2] < cfg.keypoint_threshold:
+                skinned[BONE_INDEX[f"{side}_hand"]] = False
+        distance = geodesic_bone_distance(mesh, segments, skinned, 1.5 * spacing, regions, radius)
         weights = skin_weights(distance, cfg.blend * h_out)
         parts = triangle_parts(mesh, weights)
 
