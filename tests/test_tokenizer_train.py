@@ -39,6 +39,12 @@ def test_codebook_usage_on_toy_input():
     usage = codebook_usage(tokens, codebook_size=8)
     assert usage["upper_body"] == pytest.approx((4.0, 0.5))
     assert usage["lower_body"] == pytest.approx((1.0, 1 / 8))
+    assert usage["whole_body"] == pytest.approx(((4 + 4 * 1) / 5, (0.5 + 4 / 8) / 5))  # mean of 5 codebooks
+    shared = codebook_usage(tokens, codebook_size=8, shared=True)[
+        "whole_body"
+    ]  # one codebook: 0 x 16 + 1,2,3 x 1
+    p = np.array([17, 1, 1, 1]) / 20
+    assert shared == pytest.approx((np.exp(-(p * np.log(p)).sum()), 0.5))
 
 
 def test_cosine_schedule():

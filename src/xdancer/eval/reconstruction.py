@@ -66,11 +66,14 @@ def part_errors(target: np.ndarray, recon: np.ndarray, px_per_unit: np.ndarray) 
     return {k: v.error for k, v in part_error_sums(target, recon, px_per_unit).items()}
 
 
-def codebook_usage(tokens: np.ndarray, codebook_size: int) -> dict[str, tuple[float, float]]:
+def codebook_usage(
+    tokens: np.ndarray, codebook_size: int, shared: bool = False
+) -> dict[str, tuple[float, float]]:
     """Per part: (perplexity of the token distribution, fraction of the codebook used).
 
-    tokens: (N, T', P, K) ints. The K codebooks of a part are pooled (perplexity averaged over them).
-    WHOLE_BODY pools every token of every part.
+    tokens: (N, T', P, K) ints. Each of a part's K codebooks is measured on its own and the K
+    results averaged. WHOLE_BODY: with ``shared`` (one codebook for every token, the single-codebook
+    model) that codebook measured over all tokens; otherwise the mean over the P x K codebooks.
     """
     tokens = np.asarray(tokens)
     if tokens.ndim != 4 or tokens.shape[2] != len(PART_NAMES):
@@ -88,7 +91,11 @@ def codebook_usage(tokens: np.ndarray, codebook_size: int) -> dict[str, tuple[fl
     for i, name in enumerate(PART_NAMES):
         per_k = [usage(tokens[:, :, i, k]) for k in range(tokens.shape[3])]
         out[name] = (float(np.mean([u[0] for u in per_k])), float(np.mean([u[1] for u in per_k])))
-    out[WHOLE_BODY] = usage(tokens)
+    if shared:
+        out[WHOLE_BODY] = usage(tokens)
+    else:
+        per = [usage(tokens[:, :, p, k]) for p in range(tokens.shape[2]) for k in range(tokens.shape[3])]
+        out[WHOLE_BODY] = (float(np.mean([u[0] for u in per])), float(np.mean([u[1] for u in per])))
     return out
 
 
@@ -154,7 +161,8 @@ def evaluate_tokenizer(tokenizer, dataset_root: str, split: str = "val", window:
                 sums[r].weight += s.weight
             tokens_all.append(toks.cpu().numpy().reshape(-1, 1, *toks.shape[2:]))
             frames += chunk.shape[1]
-    usage = codebook_usage(np.concatenate(tokens_all, axis=0), tokenizer.codebook_size)
+    shared = tokenizer.config.variant == "single_codebook"
+    usage = codebook_usage(np.concatenate(tokens_all, axis=0), tokenizer.codebook_size, shared=shared)
     return ReconstructionReport(
         {r: s.error for r, s in sums.items()}, usage, len(infos), frames, tokenizer.config.variant
     )
@@ -168,8 +176,8 @@ def comparison_table(reports: dict[str, ReconstructionReport], title: str = ""):
     table.add_column("part")
     for name in reports:
         table.add_column(f"{name}\nL1 px", justify="right")
-        table.add_column("perplexity", justify="right")
-        table.add_column("codes used", justify="right")
+        table.add_column("ppl", justify="right")
+        table.add_column("used", justify="right")
     for row in ROWS:
         cells = [ROW_TITLES[row]]
         for r in reports.values():
