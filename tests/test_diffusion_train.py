@@ -54,6 +54,17 @@ def test_train_phases_checkpoint_and_resume(shared_data, tmp_path):
     assert model3.cfg == model.cfg and meta3["steps"] == 2 and meta3["history"]["vae"] == []
 
 
+def test_video_frames_are_strided_cropped_and_match_their_poses(shared_data, tmp_path):
+    cfg = DiffusionRendererConfig.tiny(height=32, width=32)
+    one = load_video(shared_data / VIDEO, cfg, tmp_path / "poses", None, 11, 1, stride=1, progress=False)
+    five = load_video(shared_data / VIDEO, cfg, tmp_path / "poses", None, 3, 1, stride=5, progress=False)
+    assert one.frames.shape == (11, 32, 32, 3) and five.frames.shape == (3, 32, 32, 3)
+    assert (one.n_train, five.n_train) == (10, 2) and five.fps == pytest.approx(one.fps / 5)
+    assert np.array_equal(five.frames, one.frames[::5]) and np.allclose(five.keypoints, one.keypoints[::5])
+    seen = one.keypoints[..., 2] > 0.3
+    assert seen.any() and (one.keypoints[seen][:, :2] >= 0).all() and (one.keypoints[seen][:, :2] <= 32).all()
+
+
 def test_bad_training_input(shared_data, tmp_path):
     with pytest.raises(ValueError, match="init_from"):
         _cfg(tmp_path, mode="per_person")
@@ -99,14 +110,14 @@ def test_tiny_model_overfits_frames_better_than_the_warp_renderer(shared_data, t
                               vae_steps=400, stage1_steps=800, stage2_steps=20, stage1_lr=1e-3, stage2_lr=1e-3,
                               ref_drop_prob=0.0, log_every=50, ckpt_every=1000, threads=1)  # fmt: skip
     model, vae, _ = load_renderer(train_renderer(cfg, [video]))
-    clip = load_video(video, model.cfg, tmp_path / "run" / "cache", None, 4, 0, 10, False)
+    clip = load_video(video, model.cfg, tmp_path / "run" / "cache", None, 4, 0, stride=10, progress=False)
     frames = np.arange(4)
     diffusion = render_frames(DiffusionRenderer(model, vae, progress=False), clip, 0, frames)
 
     # The warp renderer animates the same reference frame with the same poses, at 256 x 256 (its
     # segmentation needs the pixels), then shrunk to 64 x 64 like the targets.
     big = load_video(video, DiffusionRendererConfig.tiny(height=256, width=256), tmp_path / "run" / "cache", None, 4,
-                     0, 10, False)  # fmt: skip
+                     0, stride=10, progress=False)  # fmt: skip
     warp = WarpRenderer().render(big.frames[0], PoseSequence(big.keypoints[:1], big.fps, (256, 256)),
                                  PoseSequence(big.keypoints, big.fps, (256, 256)), height=256)  # fmt: skip
     warp = [cv2.resize(f, (64, 64), interpolation=cv2.INTER_AREA) for f in warp]

@@ -68,40 +68,41 @@ def _poses(path: Path, cache: Path, max_frames: int | None, progress: bool) -> P
 
 
 def load_video(path: Path, cfg: DiffusionRendererConfig, cache: Path, tokenizer, max_frames: int | None,
-               margin: float, val_frames: int, stride: int = 1, progress: bool = True) -> VideoClip:  # fmt: skip
-    """Every ``stride``-th frame of ``path``, at most ``max_frames`` of them (poses are tracked on all)."""
+               val_frames: int, stride: int = 1, progress: bool = True) -> VideoClip:  # fmt: skip
+    """Every ``stride``-th frame of ``path``, at most ``max_frames`` of them. Poses are tracked, and
+    tokenized, on every frame (the tokenizer sees the motion at its real rate), then subsampled."""
     from xdancer.video.io import read_video
 
-    seq = _poses(path, cache, None if max_frames is None else (max_frames - 1) * stride + 1, progress)
-    if stride > 1:
-        seq = PoseSequence(seq.keypoints[::stride], seq.fps / stride, seq.frame_size, seq.meta)
-    n = len(seq)
+    full = _poses(path, cache, None if max_frames is None else (max_frames - 1) * stride + 1, progress)
+    keep = np.arange(0, len(full), stride)
+    n = len(keep)
     if n - val_frames < 2:
         raise InputError(
             f"{path.name}: {n} frames leave fewer than 2 for training after holding out {val_frames}"
         )
     size = (cfg.width, cfg.height)
-    box = person_box(seq.keypoints, seq.frame_size, cfg.width / cfg.height, cfg.crop_margin)
+    box = person_box(full.keypoints, full.frame_size, cfg.width / cfg.height, cfg.crop_margin)
     frames = np.stack(
         [crop_frame(rgb, box, size) for _, rgb in islice(read_video(path), 0, n * stride, stride)]
     )
     if len(frames) != n:
         raise InputError(f"{path.name}: read {len(frames)} frames but detected poses in {n}")
-    kps = crop_keypoints(seq.keypoints, box, size)
+    full_kps = crop_keypoints(full.keypoints, box, size)
+    kps = full_kps[keep]
     tokens = None
     if tokenizer is not None:
         # The whole video is tokenized at once (per-sequence normalisation, as a whole dance is).
-        crop_seq = PoseSequence(kps, seq.fps, size, {"source": str(path)})
-        tokens = token_frames(
-            tokenizer.encode_sequence(crop_seq).cpu(), n, seq.fps, tokenizer.temporal_stride
-        )
+        crop_seq = PoseSequence(full_kps, full.fps, size, {"source": str(path)})
+        encoded = tokenizer.encode_sequence(crop_seq).cpu()
+        tokens = token_frames(encoded, len(full), full.fps, tokenizer.temporal_stride)[torch.from_numpy(keep)]
+    fps = full.fps / stride
     return VideoClip(
-        path.stem, frames, kps, tokens, torch.from_numpy(part_confidence(kps)), seq.fps, n - val_frames
+        path.stem, frames, kps, tokens, torch.from_numpy(part_confidence(kps)), fps, n - val_frames
     )
 
 
 def load_videos(videos: list[Path], cfg: DiffusionRendererConfig, cache: Path, tokenizer, max_frames: int | None,
-                margin: float, val_frames: int, stride: int = 1, progress: bool = True) -> list[VideoClip]:  # fmt: skip
+                val_frames: int, stride: int = 1, progress: bool = True) -> list[VideoClip]:  # fmt: skip
     if not videos:
         raise InputError("no training videos given")
     return [load_video(v, cfg, cache, tokenizer, max_frames, val_frames, stride, progress) for v in videos]
