@@ -12,7 +12,12 @@ the pelvis, steps and jumps -- but take the person's own bone lengths and place 
   lowest foot is on theirs (the sequence's 95th percentile of lowest-foot height); when the dancer
   jumps, the person rises by the same scaled height;
 - confidence: a bone whose driving keypoints are unsure keeps its previous angle relative to its
-  parent bone (at first: the photo's own), so missing hands or feet hold still instead of flying off.
+  parent bone (at first: the photo's own), so missing hands or feet hold still instead of flying off;
+- photos cut at the waist (``upper_body``, upper_body.py): the scale comes from the clavicles and arms
+  alone (the photo's pelvis is a guess), and the pelvis follows only ``SWAY`` of the driving pelvis's
+  horizontal path and none of its vertical one, so the body stays cut by the photo's bottom edge; the
+  torso keeps the photo's lean plus ``TILT`` of the dance's lean from its
+  typical torso direction.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from xdancer.render.rig import BONE_INDEX, BONES, END_BONE_EXTENT, J, rig_joints
+from xdancer.render.upper_body import SWAY, TILT
 
 STRUCTURAL = ("torso", "right_clavicle", "left_clavicle", "right_upper_arm", "left_upper_arm",
               "right_forearm", "left_forearm", "right_pelvis", "left_pelvis", "right_thigh",
               "left_thigh", "right_shin", "left_shin")  # fmt: skip
+VIRTUAL_BONES = ("torso", "right_pelvis", "left_pelvis")  # their length is a guess in a waist-up photo
 FOOT_JOINTS = (J["right_ankle"], J["right_toe"], J["left_ankle"], J["left_toe"])
 HEAD_LIMIT = np.deg2rad(45.0)  # the head turns at most this far from the neck's direction
 
@@ -78,8 +85,9 @@ class Retargeter:
     """Maps a driving sequence (T, 134, 3) onto a reference rig (J, 3), one frame at a time."""
 
     def __init__(self, reference_kps: np.ndarray, driving_kps: np.ndarray, *, threshold: float = 0.3,
-                 min_stretch: float = 0.5) -> None:  # fmt: skip
+                 min_stretch: float = 0.5, upper_body: bool = False) -> None:  # fmt: skip
         self.threshold = threshold
+        self.upper_body = upper_body
         self.min_stretch = min_stretch
         ref = complete_reference(rig_joints(reference_kps, threshold), threshold)
         self.ref = ref
@@ -105,7 +113,14 @@ class Retargeter:
             np.percentile(self.drive_len[self.drive_ok[:, b], b], 90) if self.drive_ok[:, b].any() else np.nan
             for b in range(len(BONES))
         ])  # fmt: skip
-        ratios = [self.ref_len[BONE_INDEX[n]] / self.nominal[BONE_INDEX[n]] for n in STRUCTURAL
+        structural = [n for n in STRUCTURAL if not (upper_body and n in VIRTUAL_BONES)]
+        # The dance's typical torso direction: its lean is measured from this (a tilted camera or a
+        # dancer who leans all along does not tilt a waist-up photo).
+        torso = BONE_INDEX["torso"]
+        ok_t = self.drive_ok[:, torso]
+        typical = np.median(dv[ok_t, torso], axis=0) if ok_t.any() else np.array([0.0, -1.0])
+        self.drive_upright = _angle(typical)
+        ratios = [self.ref_len[BONE_INDEX[n]] / self.nominal[BONE_INDEX[n]] for n in structural
                   if self.active[BONE_INDEX[n]] and np.isfinite(self.nominal[BONE_INDEX[n]])]  # fmt: skip
         self.scale = float(np.median(ratios)) if ratios else 1.0
 
@@ -156,6 +171,8 @@ class Retargeter:
             if self.drive_ok[t, i]:
                 d = drive[b.child_joint, :2] - drive[b.parent_joint, :2]
                 self.rel_angle[i] = wrap(_angle(d) - parent_angle)
+                if self.upper_body and i == BONE_INDEX["torso"]:  # the photo's lean plus part of the dance's
+                    self.rel_angle[i] = wrap(self.ref_angle[i] + TILT * wrap(_angle(d) - self.drive_upright))
                 if np.isfinite(self.nominal[i]):
                     self.stretch[i] = np.clip(self.drive_len[t, i] / self.nominal[i], self.min_stretch, 1.0)
             angle[i] = parent_angle + self.rel_angle[i]
@@ -175,6 +192,8 @@ class Retargeter:
         # 3. Place the pelvis: scaled driving path horizontally, the ground line vertically.
         if drive[J["pelvis"], 2] >= self.threshold and self.drive_center is not None:
             offset = self.scale * (drive[J["pelvis"], :2] - self.drive_center)
+            if self.upper_body:
+                offset = np.array([SWAY * offset[0], 0.0])
             self.root = self.ref[J["pelvis"], :2] + offset
             if self.ref_ground is not None and np.isfinite(self.drive_low[t]):
                 lift = self.scale * max(0.0, self.drive_ground - self.drive_low[t])

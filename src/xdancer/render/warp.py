@@ -10,6 +10,9 @@ Animating Children's Drawings of the Human Figure", ACM TOG 2023) made for photo
 2. per frame: retarget the driving pose to the person (retarget.py), move the mesh (linear blend
    skinning of per-bone rigid maps, or ARAP with handles on the bones), order the body-part layers
    for this frame, and texture the moved mesh from the photo over the background plate (raster.py).
+
+A photo cut at the waist gets a virtual pelvis and a body pinned to the photo's bottom edge
+(upper_body.py).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from xdancer.render.rig import (
     triangle_parts,
 )  # fmt: skip
 from xdancer.render.segment import SegmentConfig, segment_person
+from xdancer.render.upper_body import frame_height_for, lacks_hips, pin_weights, with_virtual_hips
 
 # Back-to-front layer orders. Facing the camera, arms are in front of the torso and the torso (the
 # shirt, the skirt) over the tops of the legs; with the back to the camera the arms go behind.
@@ -129,6 +133,8 @@ class PreparedPhoto:
     rest_edges: np.ndarray  # (F, 3) triangle edge lengths in the photo
     uv: np.ndarray  # (V, 2) texture coordinates of the vertices in ``rgba`` (an atlas: photo | hidden layer)
     n_main: int  # vertices [0, n_main) form the photo's mesh, the rest the hidden body layer
+    upper_body: bool = False  # the photo is cut at the waist: virtual hips (upper_body.py)
+    pin: np.ndarray | None = None  # (V,) pull of each vertex back to its photo place (cut bottom edge)
 
 
 NARROW_BONES = ("upper_arm", "forearm", "hand", "shin", "foot")  # limbs: nothing wide hangs off them
@@ -200,6 +206,13 @@ class WarpRenderer:
             image, (w_out, h_out), interpolation=cv2.INTER_LINEAR if upscale else cv2.INTER_AREA
         )
 
+        # A photo cut at the waist (no hips, or unsure ones) gets virtual hips; it must show the head
+        # and shoulders (upper_body.py).
+        upper_body = lacks_hips(kps, cfg.keypoint_threshold)
+        size = h_out  # what the body sizes below are fractions of
+        if upper_body:
+            kps = with_virtual_hips(kps, cfg.keypoint_threshold)
+            size = frame_height_for(kps, h_out)
         joints = rig_joints(kps, cfg.keypoint_threshold)
         needed = ("neck", "pelvis", "right_shoulder", "left_shoulder")
         missing = [n for n in needed if joints[J[n], 2] < cfg.keypoint_threshold]
@@ -210,7 +223,7 @@ class WarpRenderer:
             )
         body = kps[:18][kps[:18, 2] >= cfg.keypoint_threshold, :2]
         alpha = segment_person(photo, body, cfg.segment)
-        alpha = near_skeleton(alpha, kps, cfg.keypoint_threshold, cfg.body_reach * h_out)
+        alpha = near_skeleton(alpha, kps, cfg.keypoint_threshold, cfg.body_reach * size)
         background = background_plate(photo, alpha, cfg.inpaint_method, cfg.inpaint_height)
         rgba = (
             np.dstack([photo.astype(np.float32) * alpha[..., None], alpha * 255.0]).round().astype(np.uint8)
@@ -223,11 +236,11 @@ class WarpRenderer:
         mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
         mesh = build_mesh(mask, spacing)
 
-        retarget = Retargeter(kps, kps[None], threshold=cfg.keypoint_threshold)
+        retarget = Retargeter(kps, kps[None], threshold=cfg.keypoint_threshold, upper_body=upper_body)
         segments = bone_segments(retarget.ref)
         ref = retarget.ref
         torso_quad = ref[[J["right_shoulder"], J["left_shoulder"], J["left_hip"], J["right_hip"]], :2]
-        core = cfg.torso_core * h_out
+        core = cfg.torso_core * size
         regions = {BONE_INDEX["torso"]: (torso_quad, core)}
         hip_half = 0.5 * (ref[J["left_hip"], :2] - ref[J["right_hip"], :2])
         for side in ("right", "left"):
@@ -239,7 +252,7 @@ class WarpRenderer:
                     [hip - 0.6 * hip_half, hip + 0.6 * hip_half, knee + 0.4 * hip_half, knee - 0.4 * hip_half]
                 )
                 regions[BONE_INDEX[f"{side}_thigh"]] = (quad, core)
-        radius = np.array([cfg.arm_radius * h_out if b.part.endswith("_arm") else np.inf for b in BONES])
+        radius = np.array([cfg.arm_radius * size if b.part.endswith("_arm") else np.inf for b in BONES])
         # A hand the detector did not see in the photo (in a pocket, behind the back) gets no pixels:
         # what lies there is something else (the pocket), which should not fly off with the arm.
         skinned = retarget.active.copy()
@@ -247,7 +260,7 @@ class WarpRenderer:
             if joints[J[f"{side}_hand"], 2] < cfg.keypoint_threshold:
                 skinned[BONE_INDEX[f"{side}_hand"]] = False
         distance = geodesic_bone_distance(mesh, segments, skinned, 1.5 * spacing, regions, radius)
-        weights = skin_weights(distance, cfg.blend * h_out)
+        weights = skin_weights(distance, cfg.blend * size)
         parts = triangle_parts(mesh, weights)
 
         arap, handle_bones, handles = None, np.zeros(0, dtype=np.int64), np.zeros((0, 2))
@@ -270,7 +283,7 @@ class WarpRenderer:
         layer = None
         if cfg.hidden_layer:
             layer = hidden_body_layer(photo, alpha, mesh, parts, regions, segments, retarget.active,
-                                      spacing=spacing, blend=cfg.blend * h_out)  # fmt: skip
+                                      spacing=spacing, blend=cfg.blend * size)  # fmt: skip
         if layer is not None:
             uv = np.vstack([mesh.vertices, layer.mesh.vertices + (w_out, 0)])
             mesh = Mesh(
@@ -282,8 +295,12 @@ class WarpRenderer:
             rgba = np.hstack([rgba, layer.rgba])
         tri = mesh.triangles
         rest_edges = np.linalg.norm(mesh.vertices[tri] - mesh.vertices[np.roll(tri, 1, axis=1)], axis=2)
+        pin = None
+        if upper_body:
+            body = weights[:, [b.part == "torso" for b in BONES]].sum(axis=1)
+            pin = pin_weights(mesh.vertices, body, h_out)
         return PreparedPhoto((w_out, h_out), rgba, background, alpha, kps, mesh, weights, parts, arap,
-                             handle_bones, handles, rest_edges, uv, n_main)  # fmt: skip
+                             handle_bones, handles, rest_edges, uv, n_main, upper_body, pin)  # fmt: skip
 
     # --- 2. Per frame --------------------------------------------------------------------------------
 
@@ -297,6 +314,8 @@ class WarpRenderer:
             a = affines[prep.handle_bones]  # (H, 2, 3)
             targets = np.einsum("hij,hj->hi", a[:, :, :2], prep.handles) + a[:, :, 2]
             out[: prep.n_main] = prep.arap.solve(targets)  # the hidden layer keeps its skinning
+        if prep.pin is not None:  # the body stays cut by the photo's bottom edge
+            out += prep.pin[:, None] * (v - out)
         return out
 
     def draw_order(self, prep: PreparedPhoto, frame: RetargetedFrame) -> np.ndarray:
@@ -363,7 +382,7 @@ class WarpRenderer:
         if len(poses) == 0:
             raise InputError("the pose sequence has no frames")
         retarget = Retargeter(prep.reference_kps, poses.keypoints, threshold=self.config.keypoint_threshold,
-                              min_stretch=self.config.min_stretch)  # fmt: skip
+                              min_stretch=self.config.min_stretch, upper_body=prep.upper_body)  # fmt: skip
         return (self.render_frame(prep, retarget.ref, retarget.frame(t)) for t in range(len(retarget)))
 
 
