@@ -156,10 +156,9 @@ def test_pose_agreement_of_a_real_video_with_its_own_poses(shared_data, tmp_path
     assert res["pck"] > 0.95
 
 
-def test_choreograph_dataset_layout(tmp_path, monkeypatch):
+def test_choreograph_dataset_layout(tmp_path):
     """Dances are written as NAME.npz + NAME.music.npz, as long as each clip, from its first pose,
     with seed + k for the k-th clip; the motion model itself is replaced by a stand-in here."""
-    import xdancer.choreograph
     from xdancer.data.dataset import save_clip
     from xdancer.data.manifest import ClipInfo, write_manifest
     from xdancer.eval.samples import choreograph_dataset
@@ -173,7 +172,6 @@ def test_choreograph_dataset_layout(tmp_path, monkeypatch):
             np.repeat(reference_pose.keypoints, frames, axis=0), reference_pose.fps, (512, 896)
         )
 
-    monkeypatch.setattr(xdancer.choreograph, "choreograph", stand_in)
     root = tmp_path / "ds"
     infos = []
     for i, split in enumerate(("val", "val", "train")):
@@ -182,7 +180,9 @@ def test_choreograph_dataset_layout(tmp_path, monkeypatch):
         save_clip(root, info, PoseSequence(kps, FPS, (512, 896)), music([0.25, 0.75], len(kps)))
         infos.append(info)
     write_manifest(root, infos)
-    paths = choreograph_dataset(root, tmp_path / "out", MotionEvalConfig(seed=5), progress=False)
+    paths = choreograph_dataset(
+        root, tmp_path / "out", MotionEvalConfig(seed=5), progress=False, choreographer=stand_in
+    )
     assert [p.name for p in paths] == ["c0.npz", "c1.npz"]
     assert calls == [(60, 2.0, 5), (60, 2.0, 6)]
     dance = PoseSequence.load(paths[0])

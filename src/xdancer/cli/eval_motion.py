@@ -50,6 +50,8 @@ def register(add_command) -> None:
     )
     p.add_argument("--dataset", default="work/dataset", help="dataset folder (default work/dataset)")
     p.add_argument("-o", "--output", required=True, help="folder for NAME.npz + NAME.music.npz")
+    p.add_argument("--tokenizer", default=None, help="tokenizer checkpoint (default: the bundled one)")
+    p.add_argument("--generator", default=None, help="generator checkpoint (default: the bundled one)")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--top-p", type=float, default=None)
@@ -93,5 +95,5 @@ def run_choreograph(args: argparse.Namespace) -> None:
     from xdancer.eval.samples import choreograph_dataset
 
     paths = choreograph_dataset(args.dataset, args.output, _config(args), args.temperature, args.top_k, args.top_p,
-                                progress=not args.quiet)  # fmt: skip
+                                progress=not args.quiet, tokenizer=args.tokenizer, generator=args.generator)  # fmt: skip
     print(f"{len(paths)} dances -> {args.output}")

@@ -1,6 +1,6 @@
 """Generated dances to evaluate: the motion model dances to the music of a dataset's clips.
 
-For each chosen clip with music, ``choreograph`` writes a dance as long as the clip, starting from
+For each chosen clip with music, the motion model writes a dance as long as the clip, starting from
 the clip's first pose (X-Dancer starts from the reference photo's pose), into ``<out>/<clip id>.npz``
 with the clip's music features beside it (``<clip id>.music.npz``): the folder layout
 :func:`xdancer.eval.run.evaluate_motion` reads. Seeds: clip k (in name order) uses ``seed + k``.
@@ -8,12 +8,14 @@ with the clip's music features beside it (``<clip id>.music.npz``): the folder l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
 
 from xdancer.errors import InputError
 from xdancer.eval.run import MUSIC_SUFFIX, MotionEvalConfig, choose, load_motion_set
+from xdancer.pose.sequence import PoseSequence
 
 
 def choreograph_dataset(
@@ -24,12 +26,22 @@ def choreograph_dataset(
     top_k: int | None = None,
     top_p: float | None = None,
     progress: bool = True,
+    tokenizer: str | Path | None = None,
+    generator: str | Path | None = None,
+    choreographer: Callable[..., PoseSequence] | None = None,
 ) -> list[Path]:
     """Dance to the music of the clips of ``config.split`` (at most ``max_sequences``, cut to
-    ``seconds``, as the evaluation chooses them); returns the pose files written."""
-    from xdancer.choreograph import choreograph
+    ``seconds``, as the evaluation chooses them); returns the pose files written.
+
+    The models: ``tokenizer`` / ``generator`` checkpoints (None = the bundled ones), loaded once; or
+    any ``choreographer`` called like :func:`xdancer.choreograph.choreograph`.
+    """
     from xdancer.data.dataset import DanceDataset
 
+    if choreographer is None:
+        from xdancer.choreograph import Choreographer
+
+        choreographer = Choreographer(tokenizer, generator)
     config = config or MotionEvalConfig()
     ds = DanceDataset(dataset)
     items = [
@@ -44,7 +56,7 @@ def choreograph_dataset(
         music = ds.load(item.name).music
         frames = len(item.poses)
         music = music.slice(0, frames)
-        dance = choreograph(
+        dance = choreographer(
             music,
             reference_pose=item.poses.slice(0, 1),
             seconds=frames / item.poses.fps,
