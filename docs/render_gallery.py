@@ -2,8 +2,9 @@
 
     python docs/render_gallery.py [--video ../shared/data/videos/animatex_dance_1.mp4]
 
-For each photo in ../shared/data/images, the dance detected in the video drives the photo; four
-frames are shown, each as the driving skeleton (fitted to the frame) beside the rendered frame.
+For each photo in ../shared/data/images and the bundled demo photo (scikit-image's astronaut, cut at
+the waist), the dance detected in the video drives the photo; four frames are shown, each as the
+driving skeleton (fitted to the frame) beside the rendered frame.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, nargs="+", default=[20, 60, 110, 170])
     args = parser.parse_args()
 
+    from xdancer.demo import demo_photo
     from xdancer.image_io import load_image, save_image
     from xdancer.pose.detect import detect_image, detect_video
     from xdancer.pose.draw import draw_pose
@@ -31,8 +33,8 @@ def main() -> None:
 
     dance = detect_video(args.video)
     renderer = WarpRenderer()
-    for path in sorted((SHARED / "images").iterdir()):
-        image = load_image(path)
+    photos = [(path.stem, load_image(path)) for path in sorted((SHARED / "images").iterdir())]
+    for name, image in photos + [("astronaut", demo_photo())]:
         prep = renderer.prepare(image, detect_image(image), height=512)
         w, h = prep.size
         skeletons = fit_to_frame(dance, (w, h))
@@ -43,7 +45,7 @@ def main() -> None:
                 panels.append(np.hstack([draw_pose(np.zeros((h, w, 3), np.uint8), skeletons[t]), frame]))
             if t >= max(wanted):
                 break
-        out = ROOT / "docs" / "images" / f"render_{path.stem}.png"
+        out = ROOT / "docs" / "images" / f"render_{name}.png"
         save_image(out, np.hstack(panels))
         print(out)
 

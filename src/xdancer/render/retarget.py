@@ -16,8 +16,8 @@ the pelvis, steps and jumps -- but take the person's own bone lengths and place 
 - photos cut at the waist (``upper_body``, upper_body.py): the scale comes from the clavicles and arms
   alone (the photo's pelvis is a guess), and the pelvis follows only ``SWAY`` of the driving pelvis's
   horizontal path and none of its vertical one, so the body stays cut by the photo's bottom edge; the
-  torso keeps the photo's lean plus ``TILT`` of the dance's lean from its
-  typical torso direction.
+  torso and the neck keep the photo's pose plus ``TILT`` of the dance's lean from its typical torso
+  direction and neck bend.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ STRUCTURAL = ("torso", "right_clavicle", "left_clavicle", "right_upper_arm", "le
               "right_forearm", "left_forearm", "right_pelvis", "left_pelvis", "right_thigh",
               "left_thigh", "right_shin", "left_shin")  # fmt: skip
 VIRTUAL_BONES = ("torso", "right_pelvis", "left_pelvis")  # their length is a guess in a waist-up photo
+LEAN_BONES = ("torso", "neck")  # a waist-up photo takes only part of the dance's lean of these
 FOOT_JOINTS = (J["right_ankle"], J["right_toe"], J["left_ankle"], J["left_toe"])
 HEAD_LIMIT = np.deg2rad(45.0)  # the head turns at most this far from the neck's direction
 
@@ -114,12 +115,15 @@ class Retargeter:
             for b in range(len(BONES))
         ])  # fmt: skip
         structural = [n for n in STRUCTURAL if not (upper_body and n in VIRTUAL_BONES)]
-        # The dance's typical torso direction: its lean is measured from this (a tilted camera or a
-        # dancer who leans all along does not tilt a waist-up photo).
-        torso = BONE_INDEX["torso"]
-        ok_t = self.drive_ok[:, torso]
-        typical = np.median(dv[ok_t, torso], axis=0) if ok_t.any() else np.array([0.0, -1.0])
-        self.drive_upright = _angle(typical)
+        # The dance's typical torso direction and neck bend: a waist-up photo's lean is measured from
+        # these (a tilted camera, or a dancer who leans all along or is seen in profile, does not tilt it).
+        torso, neck = BONE_INDEX["torso"], BONE_INDEX["neck"]
+        drive_angle = np.arctan2(dv[..., 1], dv[..., 0])  # (T, B)
+        self.typical = np.full(len(BONES), np.nan)
+        for i, rel in ((torso, drive_angle[:, torso]), (neck, drive_angle[:, neck] - drive_angle[:, torso])):
+            ok = self.drive_ok[:, i] & self.drive_ok[:, torso]
+            if ok.any():
+                self.typical[i] = _angle([np.cos(rel[ok]).sum(), np.sin(rel[ok]).sum()])
         ratios = [self.ref_len[BONE_INDEX[n]] / self.nominal[BONE_INDEX[n]] for n in structural
                   if self.active[BONE_INDEX[n]] and np.isfinite(self.nominal[BONE_INDEX[n]])]  # fmt: skip
         self.scale = float(np.median(ratios)) if ratios else 1.0
@@ -135,7 +139,8 @@ class Retargeter:
         self.ref_shoulder_sign = np.sign(ref[J["left_shoulder"], 0] - ref[J["right_shoulder"], 0]) or 1.0
 
         # State held across frames (the fallback for unsure keypoints).
-        self.rel_angle = self._reference_relative_angles()
+        self.ref_rel = self._reference_relative_angles()
+        self.rel_angle = self.ref_rel.copy()
         self.stretch = np.ones(len(BONES))
         self.head_rel = 0.0
         self.root = ref[J["pelvis"], :2].copy()
@@ -163,6 +168,7 @@ class Retargeter:
         drive = self.drive[t]
         nb = len(BONES)
         angle = np.zeros(nb)
+        seen = np.full(nb, np.nan)  # the driving bones' own directions, where seen
         length = np.zeros(nb)
         joints = np.zeros((len(self.ref), 2))
         # 1. Forward kinematics from a pelvis at the origin, with the person's bone lengths.
@@ -170,9 +176,15 @@ class Retargeter:
             parent_angle = angle[b.parent_bone] if b.parent_bone is not None else 0.0
             if self.drive_ok[t, i]:
                 d = drive[b.child_joint, :2] - drive[b.parent_joint, :2]
-                self.rel_angle[i] = wrap(_angle(d) - parent_angle)
-                if self.upper_body and i == BONE_INDEX["torso"]:  # the photo's lean plus part of the dance's
-                    self.rel_angle[i] = wrap(self.ref_angle[i] + TILT * wrap(_angle(d) - self.drive_upright))
+                seen[i] = _angle(d)
+                # Relative to the driving parent where it is seen (the retargeted one may differ).
+                drive_parent, parent_seen = parent_angle, b.parent_bone is None
+                if b.parent_bone is not None and np.isfinite(seen[b.parent_bone]):
+                    drive_parent, parent_seen = seen[b.parent_bone], True
+                self.rel_angle[i] = wrap(seen[i] - drive_parent)
+                if self.upper_body and b.name in LEAN_BONES and parent_seen and np.isfinite(self.typical[i]):
+                    # The photo's pose plus part of the dance's lean.
+                    self.rel_angle[i] = wrap(self.ref_rel[i] + TILT * wrap(self.rel_angle[i] - self.typical[i]))
                 if np.isfinite(self.nominal[i]):
                     self.stretch[i] = np.clip(self.drive_len[t, i] / self.nominal[i], self.min_stretch, 1.0)
             angle[i] = parent_angle + self.rel_angle[i]

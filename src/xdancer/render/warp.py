@@ -259,6 +259,11 @@ class WarpRenderer:
         for side in ("right", "left"):
             if joints[J[f"{side}_hand"], 2] < cfg.keypoint_threshold:
                 skinned[BONE_INDEX[f"{side}_hand"]] = False
+            # A forearm it did not see (the wrist hidden behind something the arm holds, a helmet, a
+            # bag) leaves the whole arm with the body: moved, it would tear the held thing apart.
+            if joints[J[f"{side}_wrist"], 2] < cfg.keypoint_threshold:
+                for bone in ("upper_arm", "forearm", "hand"):
+                    skinned[BONE_INDEX[f"{side}_{bone}"]] = False
         distance = geodesic_bone_distance(mesh, segments, skinned, 1.5 * spacing, regions, radius)
         weights = skin_weights(distance, cfg.blend * size)
         parts = triangle_parts(mesh, weights)
