@@ -16,8 +16,9 @@ the pelvis, steps and jumps -- but take the person's own bone lengths and place 
 - photos cut at the waist (``upper_body``, upper_body.py): the scale comes from the clavicles and arms
   alone (the photo's pelvis is a guess), and the pelvis follows only ``SWAY`` of the driving pelvis's
   horizontal path and none of its vertical one, so the body stays cut by the photo's bottom edge; the
-  torso and the neck keep the photo's pose plus ``TILT`` of the dance's lean from its typical torso
-  direction and neck bend.
+  torso, neck and shoulder line keep the photo's pose plus ``TILT`` of the dance's turns from its
+  typical pose (at most ``MAX_LEAN``), shorten at most to ``UPPER_MIN_STRETCH``, and the head turns at
+  most ``UPPER_HEAD_LIMIT`` from the neck.
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from xdancer.render.rig import BONE_INDEX, BONES, END_BONE_EXTENT, J, rig_joints
-from xdancer.render.upper_body import SWAY, TILT
+from xdancer.render.upper_body import MAX_LEAN, SWAY, TILT, UPPER_HEAD_LIMIT, UPPER_MIN_STRETCH
 
 STRUCTURAL = ("torso", "right_clavicle", "left_clavicle", "right_upper_arm", "left_upper_arm",
               "right_forearm", "left_forearm", "right_pelvis", "left_pelvis", "right_thigh",
               "left_thigh", "right_shin", "left_shin")  # fmt: skip
 VIRTUAL_BONES = ("torso", "right_pelvis", "left_pelvis")  # their length is a guess in a waist-up photo
-LEAN_BONES = ("torso", "neck")  # a waist-up photo takes only part of the dance's lean of these
+# A waist-up photo takes only part of the dance's lean of these (the body fills the frame, so their
+# turns move much of it), and none of a turn so large that it is the dancer turning round.
+LEAN_BONES = ("torso", "neck", "right_clavicle", "left_clavicle")
 FOOT_JOINTS = (J["right_ankle"], J["right_toe"], J["left_ankle"], J["left_toe"])
 HEAD_LIMIT = np.deg2rad(45.0)  # the head turns at most this far from the neck's direction
 
@@ -115,12 +118,15 @@ class Retargeter:
             for b in range(len(BONES))
         ])  # fmt: skip
         structural = [n for n in STRUCTURAL if not (upper_body and n in VIRTUAL_BONES)]
-        # The dance's typical torso direction and neck bend: a waist-up photo's lean is measured from
-        # these (a tilted camera, or a dancer who leans all along or is seen in profile, does not tilt it).
-        torso, neck = BONE_INDEX["torso"], BONE_INDEX["neck"]
+        # The dance's typical torso direction, neck bend and shoulder line: a waist-up photo's lean is
+        # measured from these (a tilted camera, or a dancer who leans all along or is seen in profile,
+        # does not tilt it).
+        torso = BONE_INDEX["torso"]
         drive_angle = np.arctan2(dv[..., 1], dv[..., 0])  # (T, B)
         self.typical = np.full(len(BONES), np.nan)
-        for i, rel in ((torso, drive_angle[:, torso]), (neck, drive_angle[:, neck] - drive_angle[:, torso])):
+        for name in LEAN_BONES:
+            i = BONE_INDEX[name]
+            rel = drive_angle[:, i] - (drive_angle[:, torso] if i != torso else 0.0)
             ok = self.drive_ok[:, i] & self.drive_ok[:, torso]
             if ok.any():
                 self.typical[i] = _angle([np.cos(rel[ok]).sum(), np.sin(rel[ok]).sum()])
@@ -160,6 +166,17 @@ class Retargeter:
                 rel[i] = wrap(self.ref_angle[i] - self.ref_angle[b.parent_bone])
         return rel
 
+    def _lean(self, i: int, rel: float, parent_seen: bool) -> float:
+        """Relative angle of lean bone ``i`` of a waist-up photo: the photo's own plus ``TILT`` of the
+        dance's turn from its typical pose, at most ``MAX_LEAN``; a turn beyond a right angle (the
+        shoulder line flipping as the dancer turns round) keeps the previous angle."""
+        if not parent_seen or not np.isfinite(self.typical[i]):
+            return rel
+        turn = float(wrap(rel - self.typical[i]))
+        if abs(turn) > np.pi / 2:
+            return float(self.rel_angle[i])
+        return float(wrap(self.ref_rel[i] + np.clip(TILT * turn, -MAX_LEAN, MAX_LEAN)))
+
     def __len__(self) -> int:
         return len(self.drive)
 
@@ -182,11 +199,12 @@ class Retargeter:
                 if b.parent_bone is not None and np.isfinite(seen[b.parent_bone]):
                     drive_parent, parent_seen = seen[b.parent_bone], True
                 self.rel_angle[i] = wrap(seen[i] - drive_parent)
-                if self.upper_body and b.name in LEAN_BONES and parent_seen and np.isfinite(self.typical[i]):
-                    # The photo's pose plus part of the dance's lean.
-                    self.rel_angle[i] = wrap(self.ref_rel[i] + TILT * wrap(self.rel_angle[i] - self.typical[i]))
+                shortest = self.min_stretch
+                if self.upper_body and b.name in LEAN_BONES:
+                    self.rel_angle[i] = self._lean(i, self.rel_angle[i], parent_seen)
+                    shortest = max(shortest, UPPER_MIN_STRETCH)
                 if np.isfinite(self.nominal[i]):
-                    self.stretch[i] = np.clip(self.drive_len[t, i] / self.nominal[i], self.min_stretch, 1.0)
+                    self.stretch[i] = np.clip(self.drive_len[t, i] / self.nominal[i], shortest, 1.0)
             angle[i] = parent_angle + self.rel_angle[i]
             base = self.ref_len[i] if self.active[i] else self.scale * np.nan_to_num(self.nominal[i])
             length[i] = base * self.stretch[i]
@@ -197,9 +215,10 @@ class Retargeter:
         neck_turn = wrap(angle[BONE_INDEX["neck"]] - self.ref_angle[BONE_INDEX["neck"]])
         drive_head = eye_angle(self.drive_kps[t], self.threshold)
         if drive_head is not None and self.ref_head is not None:
-            self.head_rel = float(
-                np.clip(wrap(drive_head - self.ref_head - neck_turn), -HEAD_LIMIT, HEAD_LIMIT)
-            )
+            turn = float(wrap(drive_head - self.ref_head - neck_turn))
+            limit = UPPER_HEAD_LIMIT if self.upper_body else HEAD_LIMIT
+            if not (self.upper_body and abs(turn) > np.pi / 2):  # an eye line upside down: held
+                self.head_rel = float(np.clip(turn, -limit, limit))
         head_turn = neck_turn + self.head_rel
         # 3. Place the pelvis: scaled driving path horizontally, the ground line vertically.
         if drive[J["pelvis"], 2] >= self.threshold and self.drive_center is not None:

@@ -11,8 +11,10 @@ The rig hangs every bone from the pelvis, so such a photo gets a virtual one:
   bundled dance set's first 60 clips (1.54 and 0.61; interquartile ranges 1.39-1.72 and 0.53-0.71);
 - only the bones seen in the photo are rigged (torso, neck, head, clavicles, arms, hands): the legs
   of the driving dance have no pixels to move and are not drawn;
-- the torso leans with the dance's hip-neck line about the virtual pelvis (``TILT`` of its lean from
-  upright: the pivot lies below the photo, so a full lean would swing the head far), but the pelvis barely
+- the torso leans with the dance's hip-neck line about the virtual pelvis, the neck and the shoulder
+  line turn with the dance's, each by ``TILT`` of the dance's turn from its typical pose and at most
+  ``MAX_LEAN`` (the person fills the frame and the pivot lies below it, so a full turn would swing
+  the head far and tear the chest; retarget.py), but the pelvis barely
   moves (``SWAY`` of the driving pelvis's horizontal path, none of its vertical one), and the mesh's
   body vertices near the photo's bottom edge are pinned to their place (``pin_weights``), so the body
   stays cut by the frame's edge instead of floating up and leaving a gap beneath it;
@@ -32,6 +34,9 @@ TORSO_PER_SHOULDER = 1.54  # neck -> pelvis, in shoulder widths
 HIPS_PER_SHOULDER = 0.61  # right hip -> left hip, in shoulder widths
 VIRTUAL_CONFIDENCE = 0.5  # confidence given to the virtual hips (above any sane keypoint threshold)
 TILT = 0.5  # fraction of the dance's torso lean (hip-neck line from upright) that a cut-off body takes
+MAX_LEAN = np.deg2rad(15.0)  # the most a cut-off torso, neck or shoulder line turns from the photo's
+UPPER_HEAD_LIMIT = np.deg2rad(25.0)  # the most the head turns from the neck
+UPPER_MIN_STRETCH = 0.8  # the shortest those bones get through foreshortening (the photo's chest)
 SWAY = 0.2  # fraction of the driving pelvis's horizontal path that a cut-off body follows
 PIN_BAND = 0.15  # body vertices within this fraction of the height above the bottom edge are pinned
 # The renderer's sizes (blend width, arm thickness, reach) are fractions of the frame height, made for
