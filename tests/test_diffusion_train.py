@@ -77,6 +77,9 @@ def test_bad_training_input(shared_data, tmp_path):
     with pytest.raises(ValueError, match="mixed_precision"):
         _cfg(tmp_path, mixed_precision="fp8")
     assert main(["train", "renderer", "--videos", str(tmp_path / "missing.mp4")]) == 2
+    video = str(shared_data / VIDEO)
+    out = ["--set", f"out_dir={tmp_path / 'cli'}"]
+    assert main(["train", "renderer", "--videos", video, "--per-person", str(tmp_path / "none"), *out]) == 2
     assert main(["train", "renderer", "--videos", str(shared_data / VIDEO), "--set", "stage1_steps=-1"]) == 2
 
 
