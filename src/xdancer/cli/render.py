@@ -7,7 +7,7 @@ import argparse
 
 def register(add_command) -> None:
     p = add_command("render", help="animate the person in a photo with a pose sequence (.npz) into an mp4")
-    p.add_argument("photo", help="photo of one person (jpg/png), head to at least the hips in view")
+    p.add_argument("photo", help="photo of one person (jpg/png), head to at least the shoulders in view")
     p.add_argument("poses", help="pose sequence .npz (xdancer pose / xdancer choreograph output)")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4)")
     p.add_argument("--music", default=None, help="audio laid under the video, cut to its length")
