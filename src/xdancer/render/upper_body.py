@@ -70,7 +70,9 @@ def with_virtual_hips(kps: np.ndarray, threshold: float) -> np.ndarray:
     across = out[kp("left_shoulder"), :2] - out[kp("right_shoulder"), :2]
     width = float(np.linalg.norm(across))
     if width < 1e-3:
-        raise InputError("the photo's shoulders coincide; use a photo that shows the person facing the camera")
+        raise InputError(
+            "the photo's shoulders coincide; use a photo that shows the person facing the camera"
+        )
     axis = np.array([-across[1], across[0]]) / width  # perpendicular to the shoulder line
     head = out[[kp(n) for n in HEAD_POINTS]]
     head_xy = head[head[:, 2] >= threshold, :2].mean(axis=0)
