@@ -168,3 +168,23 @@ def test_stage_gradients_reach_the_right_modules_and_the_loss_falls():
     torch.nn.functional.mse_loss(m(x0 + noise, t, ref, cond), noise).backward()
     assert all(p.grad is None for p in m.unet.parameters())
     assert any(p.grad is not None and float(p.grad.abs().max()) > 0 for p in m.temporal.parameters())
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    # Checkpointed attention blocks are recomputed during backward: the ReferenceNet tokens and the
+    # frame count must reach them then too (the SD-1.5 preset trains this way).
+    grads = []
+    for checkpointing in (False, True):
+        cfg = DiffusionRendererConfig.tiny(height=32, width=32, gradient_checkpointing=checkpointing)
+        torch.manual_seed(0)
+        m = DiffusionRendererModel(cfg).train()
+        for t in m.temporal:
+            torch.nn.init.normal_(t.proj_out.weight, std=0.02)
+        g = torch.Generator().manual_seed(2)
+        x = torch.randn(1, 3, cfg.latent_channels, H, W, generator=g)
+        ref = torch.randn(1, cfg.latent_channels, H, W, generator=g)
+        m(x, torch.tensor([400]), ref, _cond(cfg, b=1)).square().mean().backward()
+        grads.append(
+            torch.cat([p.grad.flatten() for p in m.reference_net.parameters() if p.grad is not None])
+        )
+    assert grads[0].abs().max() > 0 and torch.allclose(grads[0], grads[1], atol=1e-6)

@@ -16,7 +16,7 @@ a stock ``UNet2DConditionModel`` whose weights load from an SD-1.5 folder unchan
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -48,57 +48,59 @@ def build_unet(cfg: DiffusionRendererConfig) -> UNet2DConditionModel:
 
 @dataclass
 class _Shared:
-    """State the attention processors and hooks read during one forward pass."""
+    """The frame count of the window in the denoiser, read by the temporal-module hooks."""
 
-    bank: dict[str, torch.Tensor] = field(default_factory=dict)
     num_frames: int = 1
 
 
-class ReferenceWriteProcessor:
+# The ReferenceNet's tokens travel as a cross-attention keyword (diffusers hands these to every
+# attention processor), not as module state: gradient checkpointing recomputes attention blocks
+# during backward, and must see the same tokens then.
+BANK = "reference_bank"
+
+
+class PlainProcessor(AttnProcessor2_0):
+    """diffusers' attention, accepting (and ignoring) the reference bank keyword."""
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None,
+                 reference_bank: dict | None = None):  # fmt: skip
+        return super().__call__(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
+
+
+class ReferenceWriteProcessor(PlainProcessor):
     """ReferenceNet self-attention: ordinary attention, and keep its input for the denoiser."""
 
-    def __init__(self, shared: _Shared, name: str):
-        self.shared, self.name, self.base = shared, name, AttnProcessor2_0()
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
 
-    def __call__(
-        self,
-        attn: Attention,
-        hidden_states: torch.Tensor,
-        encoder_hidden_states=None,
-        attention_mask=None,
-        temb=None,
-        **kwargs,
-    ):
-        self.shared.bank[self.name] = hidden_states  # (B, N, C), normalised input of attn1
-        return self.base(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None,
+                 reference_bank: dict | None = None):  # fmt: skip
+        if reference_bank is not None:
+            reference_bank[self.name] = hidden_states  # (B, N, C), normalised input of attn1
+        return super().__call__(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
 
 
-class ReferenceReadProcessor:
+class ReferenceReadProcessor(PlainProcessor):
     """Denoiser self-attention whose keys and values also include the ReferenceNet's tokens.
 
     Queries stay the frame's own N tokens; keys/values are [frame tokens; reference tokens] (2N), so
     each position can copy appearance from anywhere in the reference photo.
     """
 
-    def __init__(self, shared: _Shared, name: str):
-        self.shared, self.name, self.base = shared, name, AttnProcessor2_0()
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
 
-    def __call__(
-        self,
-        attn: Attention,
-        hidden_states: torch.Tensor,
-        encoder_hidden_states=None,
-        attention_mask=None,
-        temb=None,
-        **kwargs,
-    ):
-        ref = self.shared.bank.get(self.name)
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None,
+                 reference_bank: dict | None = None):  # fmt: skip
+        ref = None if reference_bank is None else reference_bank.get(self.name)
         if ref is None:
-            return self.base(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
+            return super().__call__(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
         # The batch is (b f): each reference serves the F frames of its window.
         ref = ref.repeat_interleave(hidden_states.shape[0] // ref.shape[0], dim=0)
         kv = torch.cat([hidden_states, ref], dim=1)  # (B*F, 2N, C)
-        return self.base(attn, hidden_states, kv, attention_mask, temb)
+        return super().__call__(attn, hidden_states, kv, attention_mask, temb)
 
 
 def _self_attention_names(unet: UNet2DConditionModel) -> list[str]:
@@ -209,12 +211,12 @@ class DiffusionRendererModel(nn.Module):
 
     def _install_reference_attention(self) -> None:
         names = _self_attention_names(self.unet)
-        write = {n: ReferenceWriteProcessor(self._shared, n) for n in names}
-        read = {n: ReferenceReadProcessor(self._shared, n) for n in names}
+        write = {n: ReferenceWriteProcessor(n) for n in names}
+        read = {n: ReferenceReadProcessor(n) for n in names}
         self.reference_net.set_attn_processor(
-            {**{k: AttnProcessor2_0() for k in self.reference_net.attn_processors}, **write}
+            {**{k: PlainProcessor() for k in self.reference_net.attn_processors}, **write}
         )
-        self.unet.set_attn_processor({**{k: AttnProcessor2_0() for k in self.unet.attn_processors}, **read})
+        self.unet.set_attn_processor({**{k: PlainProcessor() for k in self.unet.attn_processors}, **read})
 
     def _install_temporal_modules(self) -> None:
         cfg = self.cfg
@@ -259,11 +261,10 @@ class DiffusionRendererModel(nn.Module):
     def encode_reference(self, ref_latent: torch.Tensor) -> ReferenceState:
         """Run the ReferenceNet once on the clean reference latent (B, c, h, w) at timestep 0."""
         context = self.context(ref_latent)
-        self._shared.bank = {}
-        self._shared.num_frames = 1
+        bank: dict[str, torch.Tensor] = {}
         t0 = torch.zeros(ref_latent.shape[0], device=ref_latent.device, dtype=torch.long)
-        self.reference_net(ref_latent, t0, encoder_hidden_states=context, return_dict=False)
-        bank, self._shared.bank = self._shared.bank, {}
+        self.reference_net(ref_latent, t0, encoder_hidden_states=context, cross_attention_kwargs={BANK: bank},
+                           return_dict=False)  # fmt: skip
         return ReferenceState(bank=bank, context=context)
 
     def guide(self, cond: PoseCondition, latent_h: int, latent_w: int) -> list[torch.Tensor]:
@@ -278,17 +279,18 @@ class DiffusionRendererModel(nn.Module):
         x = noisy.flatten(0, 1)  # (B*F, c, h, w), frames of one window adjacent
         t = timesteps.repeat_interleave(f)
         context = ref.context.repeat_interleave(f, dim=0)
-        self._shared.bank, self._shared.num_frames = ref.bank, f
+        self._shared.num_frames = f
         try:
             out = self.unet(
                 x,
                 t,
                 encoder_hidden_states=context,
+                cross_attention_kwargs={BANK: ref.bank},
                 down_intrablock_additional_residuals=list(motion),
                 return_dict=False,
             )[0]
         finally:
-            self._shared.bank, self._shared.num_frames = {}, 1
+            self._shared.num_frames = 1
         return out.unflatten(0, (b, f))
 
     def forward(
