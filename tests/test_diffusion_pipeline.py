@@ -132,6 +132,25 @@ def test_sd15_format_folder_loads_and_mismatches_are_clear(tmp_path):
         torch.equal(a, b)
         for a, b in zip(unet.state_dict().values(), model.reference_net.state_dict().values(), strict=True)
     )
+    # The older file layout of SD-1.5's VAE: bottleneck attention as query/key/value/proj_attn 1x1 convs.
+    legacy_cfg = DiffusionRendererConfig.tiny(
+        height=32, width=32, vae_mid_attention=True, pretrained_dir=str(tmp_path)
+    )
+    legacy_vae = build_vae(legacy_cfg)
+    names = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
+    legacy = {}
+    for k, v in legacy_vae.state_dict().items():
+        for new, old in names.items():
+            if f".attentions.0.{new}." in k:
+                k, v = k.replace(f".{new}.", f".{old}."), (v[..., None, None] if v.ndim == 2 else v)
+        legacy[k] = v.contiguous()
+    assert any(".query." in k for k in legacy)
+    save_file(legacy, str(tmp_path / "vae" / "diffusion_pytorch_model.safetensors"))
+    _, vae3 = load_pretrained(legacy_cfg)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(legacy_vae.state_dict().values(), vae3.state_dict().values(), strict=True)
+    )
     with pytest.raises(InputError, match="do not fit"):
         load_pretrained(
             DiffusionRendererConfig.tiny(

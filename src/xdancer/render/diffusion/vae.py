@@ -7,6 +7,7 @@ ever downloaded.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ def _load_into(module: torch.nn.Module, path: Path, what: str) -> None:
         state = load_file(str(path))
     except (OSError, ValueError) as e:
         raise InputError(f"cannot read {what} weights {path}: {e}") from e
-    state = {k: v.float() for k, v in state.items()}
+    state = _modern_attention_names({k: v.float() for k, v in state.items()}, module.state_dict())
     hint = "use the sd15 preset for SD-1.5 weights"
     try:
         missing, unexpected = module.load_state_dict(state, strict=False)
@@ -65,6 +66,24 @@ def _load_into(module: torch.nn.Module, path: Path, what: str) -> None:
             f"{what} weights in {path} do not fit the configured model ({len(missing)} missing, "
             f"{len(unexpected)} unexpected keys, e.g. {(missing + unexpected)[:3]}); {hint}"
         )
+
+
+_LEGACY_ATTENTION = re.compile(r"\.(query|key|value|proj_attn)\.(weight|bias)$")
+_MODERN = {"query": "to_q", "key": "to_k", "value": "to_v", "proj_attn": "to_out.0"}
+
+
+def _modern_attention_names(
+    state: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Older SD-1.5 VAE files name the bottleneck attention query/key/value/proj_attn (sometimes
+    as 1x1 convolutions); today's diffusers modules call them to_q/to_k/to_v/to_out.0 (linear)."""
+    out = {}
+    for key, value in state.items():
+        new = _LEGACY_ATTENTION.sub(lambda m: f".{_MODERN[m.group(1)]}.{m.group(2)}", key)
+        if new in target and value.shape != target[new].shape and value.numel() == target[new].numel():
+            value = value.reshape(target[new].shape)
+        out[new] = value
+    return out
 
 
 def check_pretrained_dir(cfg: DiffusionRendererConfig) -> Path:
