@@ -136,3 +136,31 @@ def test_head_and_shoulders_are_required(astronaut):
     image, _ = astronaut
     with pytest.raises(InputError, match="nose"):
         WarpRenderer().prepare(image, PoseSequence(no_head[None], 30, pose.frame_size), height=128)
+
+
+def test_a_photo_cut_above_the_knees_keeps_its_hips_and_its_bottom_edge(shared_data):
+    from xdancer.image_io import load_image
+    from xdancer.pose.detect import detect_image
+
+    image = load_image(shared_data / "images" / "moore_anyone3.png")
+    full = detect_image(image).keypoints[0]
+    crop = np.ascontiguousarray(image[: int(1.15 * full[kp("right_hip"), 1])])  # cut below the hips
+    pose = detect_image(crop)
+    renderer = WarpRenderer()
+    prep = renderer.prepare(crop, pose, height=256)
+    assert prep.upper_body  # no knee in the photo
+    scale = np.array(prep.size) / np.array(pose.frame_size)
+    hips = [kp("right_hip"), kp("left_hip")]
+    assert np.allclose(prep.reference_kps[hips, :2], pose.keypoints[0][hips, :2] * scale, atol=1e-3)
+    ref = prep.reference_kps
+    pelvis = ref[hips, :2].mean(axis=0)
+    lean = turned(ref, pelvis, UPPER + list(range(92, 134)), -20)
+    lean[hips, 0] += 0.1 * prep.size[0]
+    seq = np.stack([ref, lean])
+    retarget = Retargeter(ref, seq, threshold=0.3, upper_body=True)
+    frames = [retarget.frame(t) for t in range(2)]
+    # The body between the hips (the arms beside it may move away) still meets the bottom edge.
+    x0, x1 = np.sort(ref[hips, 0]).round().astype(int)
+    bottom = prep.alpha[-3:, x0:x1] > 0.5
+    cover = renderer.coverage(prep, retarget.ref, frames[1])[-3:, x0:x1]
+    assert bottom.mean() > 0.9 and (cover[bottom] > 0.5).mean() > 0.99  # 0.94 without the pinning

@@ -45,7 +45,7 @@ from xdancer.render.rig import (
     triangle_parts,
 )  # fmt: skip
 from xdancer.render.segment import SegmentConfig, segment_person
-from xdancer.render.upper_body import frame_height_for, lacks_hips, pin_weights, with_virtual_hips
+from xdancer.render.upper_body import frame_height_for, lacks_hips, legs_cut, pin_weights, waist_up_pose
 
 # Back-to-front layer orders. Facing the camera, arms are in front of the torso and the torso (the
 # shirt, the skirt) over the tops of the legs; with the back to the camera the arms go behind.
@@ -206,12 +206,15 @@ class WarpRenderer:
             image, (w_out, h_out), interpolation=cv2.INTER_LINEAR if upscale else cv2.INTER_AREA
         )
 
-        # A photo cut at the waist (no hips, or unsure ones) gets virtual hips; it must show the head
-        # and shoulders (upper_body.py).
-        upper_body = lacks_hips(kps, cfg.keypoint_threshold)
+        # A photo cut at the waist (unsure hips, or no knee in the photo) is animated from the waist up;
+        # unsure hips become virtual ones, and the photo must then show the head and shoulders
+        # (upper_body.py).
+        virtual_hips = lacks_hips(kps, cfg.keypoint_threshold)
+        upper_body = virtual_hips or legs_cut(kps, cfg.keypoint_threshold, h_out)
         size = h_out  # what the body sizes below are fractions of
         if upper_body:
-            kps = with_virtual_hips(kps, cfg.keypoint_threshold)
+            kps = waist_up_pose(kps, cfg.keypoint_threshold)
+        if virtual_hips:  # a person cut at the waist fills more of the frame
             size = frame_height_for(kps, h_out)
         joints = rig_joints(kps, cfg.keypoint_threshold)
         needed = ("neck", "pelvis", "right_shoulder", "left_shoulder")
