@@ -181,13 +181,14 @@ def _vae_loss(vae: nn.Module, images: torch.Tensor, kl_weight: float) -> torch.T
 
 
 @torch.no_grad()
-def _cache_latents(vae: nn.Module, clips: list[VideoClip], device: torch.device, batch: int = 16) -> None:
-    """Encode every frame once with the (now frozen) VAE: the diffusion stages then never run it."""
+def _cache_latents(vae: nn.Module, clips: list[VideoClip], device: torch.device, batch: int = 4) -> None:
+    """Encode every frame once with the (now frozen) VAE: the diffusion stages then never run it.
+    The latents stay in CPU memory (a GPU holds only each batch's)."""
     for clip in clips:
         parts = []
         for i in range(0, len(clip.frames), batch):
             dist = vae.encode(images_to_tensor(clip.frames[i : i + batch]).to(device)).latent_dist
-            parts.append(torch.cat([dist.mean, dist.std], dim=1))
+            parts.append(torch.cat([dist.mean, dist.std], dim=1).float().cpu())
         clip.latents = torch.cat(parts)
 
 
