@@ -9,8 +9,9 @@ X-Dancer (arXiv 2502.17414, "Diffusion renderer") builds on Stable Diffusion 1.5
   model is exactly the image model (stage 1 trains without them);
 - a motion guider (:mod:`.motion_decoder`) whose features are added at every UNet scale.
 
-Both attention hooks are diffusers attention processors and forward hooks, so the UNet itself stays
-a stock ``UNet2DConditionModel`` whose weights load from an SD-1.5 folder unchanged.
+The reference attention is a pair of diffusers attention processors and the temporal modules sit in
+forward hooks, so the UNet itself stays a stock ``UNet2DConditionModel`` whose weights load from an
+SD-1.5 folder unchanged.
 """
 
 from __future__ import annotations
