@@ -100,8 +100,8 @@ def test_person_box_has_the_model_aspect_and_holds_the_person():
 
 @pytest.mark.slow
 def test_tiny_model_overfits_frames_better_than_the_warp_renderer(shared_data, tmp_path):
-    """4 frames of a real dance video, 10 video frames apart, at 64 x 64. Measured on 2 busy CPU
-    cores: about 10 minutes; diffusion about 25 dB against about 20 dB for the warp renderer (see
+    """4 frames of a real dance video, 10 video frames apart, at 64 x 64. Measured on 2 CPU
+    cores: 4-12 minutes depending on load; diffusion about 25 dB against about 20 dB for the warp renderer (see
     docs/diffusion.md)."""
     from xdancer.render.warp import WarpRenderer
 
