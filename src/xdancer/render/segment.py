@@ -49,9 +49,11 @@ def selfie_probability(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> (H, W) float32 person probability from MediaPipe Selfie Segmentation."""
     import mediapipe as mp
 
+    from xdancer.pose.mediapipe_runtime import native_stderr_silenced
+
     # model_selection=0 is the general (256 x 256) model; it handles full-body portrait photos better
-    # than the landscape model.
-    with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
+    # than the landscape model. MediaPipe's native log lines would bury the progress bars.
+    with native_stderr_silenced(), mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
         result = seg.process(np.ascontiguousarray(rgb))
     prob = result.segmentation_mask
     if prob is None:
