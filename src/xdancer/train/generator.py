@@ -61,6 +61,8 @@ class GeneratorTrainConfig:
 
     model: the GPT; its token layout and music sizes are taken from the tokenizer and the data.
     dataset: folder made by ``xdancer data build``; tokenizer: checkpoint ("" = the bundled default).
+    init: a generator checkpoint to start from (fine-tuning, e.g. after the tokenizer was refined);
+        "" = random initialisation. Its architecture must match ``model``.
     steps, batch_size, lr, warmup_steps, weight_decay, grad_clip: AdamW with cosine decay.
     augment, tempo_rates: mirror images and tempo changes (playback rates) of every training clip.
     context_dropout: share of windows trained without their motion context.
@@ -71,6 +73,7 @@ class GeneratorTrainConfig:
     model: GPTConfig = field(default_factory=GPTConfig)
     dataset: str = "work/dataset"
     tokenizer: str = ""
+    init: str = ""
     steps: int = 3000
     batch_size: int = 32
     lr: float = 5e-4
@@ -274,6 +277,13 @@ def _train(cfg: GeneratorTrainConfig, dist: DistInfo, resume: bool) -> Path:
 
     # 2. Model (music statistics in its buffers), optimiser; resume if a training state is there.
     model = MotionGPT(mcfg).to(dist.device)
+    if cfg.init:
+        from xdancer.generator import load_generator
+
+        start = load_generator(cfg.init, device=dist.device)
+        if start.cfg != mcfg:
+            raise InputError(f"init checkpoint {cfg.init} has another architecture than the configured model")
+        model.load_state_dict(start.state_dict())
     buffers = dict(model.named_buffers())
     for key, value in stats.items():
         if key in buffers:
