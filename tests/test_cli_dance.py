@@ -77,7 +77,7 @@ def test_silent_and_too_short_songs(capsys, tmp_path, good_files):
     silent, short = tmp_path / "silent.wav", tmp_path / "short.wav"
     sf.write(silent, np.zeros(24000 * 5, np.float32), 24000)
     sf.write(short, 0.3 * np.sin(np.arange(4800) / 5).astype(np.float32), 24000)
-    for song, needle in ((silent, "silent"), (short, "short")):
+    for song, needle in ((silent, "silent"), (short, "at least 1 s")):
         code, err = _run(capsys, "dance", photo, song, "-o", tmp_path / "out.mp4")
         assert code == 2 and needle in err.lower(), err
     assert _no_output(tmp_path)
