@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,10 @@ from xdancer.constants import POSE_FPS, SAMPLE_RATE
 from xdancer.errors import InputError
 from xdancer.io_utils import check_input_file, check_output_path
 from xdancer.pose.sequence import PoseSequence
+
+if TYPE_CHECKING:  # imported lazily at run time: the music stack loads librosa
+    from xdancer.music.features import MusicFeatures
+    from xdancer.render.base import Renderer
 
 RENDERERS = ("warp", "diffusion", "skeleton")
 # Longest dance one call makes; longer songs can be danced in parts with start/seconds.
@@ -76,9 +81,9 @@ class DanceResult:
     image: np.ndarray  # (H, W, 3) uint8 RGB photo
     reference_pose: PoseSequence  # T=1, photo pixel coordinates
     audio: np.ndarray  # (N,) float32 mono at SAMPLE_RATE: the danced part of the song
-    music: object  # xdancer.music.features.MusicFeatures at POSE_FPS
+    music: MusicFeatures  # at POSE_FPS
     poses: PoseSequence  # the dance, at options.fps
-    renderer: object  # xdancer.render.base.Renderer
+    renderer: Renderer
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -153,7 +158,7 @@ class DancePipeline:
         self.device = device
         self.choreographer = Choreographer(tokenizer_path, generator_path, device=device)
         self.diffusion_path = diffusion_path
-        self._renderers: dict[str, object] = {}
+        self._renderers: dict[str, Renderer] = {}
 
     # --- stages ---------------------------------------------------------------------------------
 
@@ -165,7 +170,7 @@ class DancePipeline:
         rgb = load_image(check_input_file(image, "photo")) if not isinstance(image, np.ndarray) else image
         return rgb, detect_image(rgb)
 
-    def music(self, audio: str | Path, start: float = 0.0, seconds: float | None = None):
+    def music(self, audio: str | Path, start: float = 0.0, seconds: float | None = None) -> tuple[np.ndarray, MusicFeatures]:
         """Stage 2: the danced part of the song (wave) and its features at POSE_FPS."""
         from xdancer.music.features import extract_features
         from xdancer.music.io import load_audio
@@ -180,7 +185,9 @@ class DancePipeline:
             )
         return wave, extract_features(wave, SAMPLE_RATE, fps=POSE_FPS)
 
-    def choreograph(self, music, reference_pose: PoseSequence | None, options: DanceOptions, progress: bool = True):
+    def choreograph(
+        self, music: MusicFeatures, reference_pose: PoseSequence | None, options: DanceOptions, progress: bool = True
+    ) -> PoseSequence:
         """Stage 3: the dance as a pose sequence at POSE_FPS (then resampled to ``options.fps``)."""
         poses = self.choreographer(
             music,
@@ -197,7 +204,7 @@ class DancePipeline:
             poses = resample_poses(poses, options.fps)
         return poses
 
-    def renderer(self, name: str):
+    def renderer(self, name: str) -> Renderer:
         """Stage 4: a renderer by name, built once."""
         if name not in self._renderers:
             if name == "warp":

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import FastAPI, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -92,13 +93,13 @@ def create_app(config: ServeConfig, make_dance: Callable[[Job, Callable[[str, fl
 
     @app.post("/api/jobs")
     async def submit(
-        photo: UploadFile | None = File(None),
-        music: UploadFile | None = File(None),
-        example_photo: bool = Form(False),
-        example_music: bool = Form(False),
-        start: float = Form(0.0),
-        seconds: float = Form(10.0),
-        seed: int = Form(0),
+        photo: Annotated[UploadFile | None, File()] = None,
+        music: Annotated[UploadFile | None, File()] = None,
+        example_photo: Annotated[bool, Form()] = False,
+        example_music: Annotated[bool, Form()] = False,
+        start: Annotated[float, Form()] = 0.0,
+        seconds: Annotated[float, Form()] = 10.0,
+        seed: Annotated[int, Form()] = 0,
     ) -> dict:
         from xdancer.pipeline import DanceOptions
 
