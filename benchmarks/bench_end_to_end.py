@@ -56,9 +56,9 @@ def main() -> None:
             photos["moore_anyone3.png (full body)"] = shared
         for name, p in photos.items():
             runs = [run_one(p, song, Path(tmp) / "out.mp4") for _ in range(REPEATS)]
-            med = lambda key: statistics.median(r[key] for r in runs)  # noqa: E731
+            load, dance = (statistics.median(r[key] for r in runs) for key in ("load", "dance"))
             stages = {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]}
-            rows.append([name, f"{SECONDS:.0f}", runs[0]["frames"], f"{med('load'):.1f}", f"{med('dance'):.1f}",
+            rows.append([name, f"{SECONDS:.0f}", runs[0]["frames"], f"{load:.1f}", f"{dance:.1f}",
                          " / ".join(f"{k} {v:.1f}" for k, v in stages.items()), f"{max(r['peak_mb'] for r in runs):.0f}"])  # fmt: skip
     record(
         "End to end (xdancer dance)",
