@@ -84,3 +84,16 @@ def test_atomic_output_gets_normal_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_configs_own_validation_error_is_bad_input():
+    @dataclass
+    class Positive:
+        n: int = 1
+
+        def __post_init__(self):
+            if self.n < 1:
+                raise ValueError(f"n must be >= 1, got {self.n}")
+
+    with pytest.raises(InputError, match="invalid Positive: n must be >= 1"):
+        load_config(Positive, None, ["n=0"])

@@ -47,7 +47,13 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
             except ValueError:
                 raise InputError(f"{cls.__name__}.{key} must be a number, got {value!r}") from None
         kwargs[key] = value
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except InputError:
+        raise
+    except (ValueError, TypeError) as e:
+        # A config's own validation (``__post_init__``) speaks of bad user input: one clear line.
+        raise InputError(f"invalid {cls.__name__}: {e}") from e
 
 
 def _dataclass_in(ftype: Any) -> type | None:

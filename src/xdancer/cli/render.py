@@ -28,10 +28,7 @@ def run(args: argparse.Namespace) -> None:
 
     if args.height < 16 or args.height % 2:
         raise InputError(f"--height must be an even number of at least 16, got {args.height}")
-    try:
-        config = load_config(WarpRendererConfig, args.config, args.overrides)
-    except ValueError as e:
-        raise InputError(f"bad renderer option: {e}") from e
+    config = load_config(WarpRendererConfig, args.config, args.overrides)
     out = animate_photo(
         args.photo, args.poses, args.output, music=args.music, height=args.height, config=config
     )

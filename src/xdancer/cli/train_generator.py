@@ -15,12 +15,8 @@ def register(add_command) -> None:
 
 def run(args) -> None:
     from xdancer.config import load_config
-    from xdancer.errors import InputError
     from xdancer.train.generator import GeneratorTrainConfig, train_generator
 
-    try:
-        cfg = load_config(GeneratorTrainConfig, args.config, args.overrides)
-    except ValueError as e:
-        raise InputError(f"invalid generator config: {e}") from e
+    cfg = load_config(GeneratorTrainConfig, args.config, args.overrides)
     path = train_generator(cfg, resume=not args.no_resume, device=args.device)
     print(f"generator written to {path}.safetensors (+ .json); loss curve in {cfg.out_dir}/loss.png")

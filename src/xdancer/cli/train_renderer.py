@@ -27,16 +27,12 @@ def register(add_command) -> None:
 
 def run(args) -> None:
     from xdancer.config import load_config
-    from xdancer.errors import InputError
     from xdancer.train.renderer import RendererTrainConfig, train_renderer
     from xdancer.train.renderer_data import list_videos
 
     overrides = list(args.overrides)
     if args.per_person is not None:
         overrides += ["mode=per_person", f"init_from={args.per_person}"]
-    try:
-        cfg = load_config(RendererTrainConfig, args.config, overrides)
-    except ValueError as e:
-        raise InputError(f"invalid renderer config: {e}") from e
+    cfg = load_config(RendererTrainConfig, args.config, overrides)
     path = train_renderer(cfg, list_videos(args.videos), resume=not args.no_resume, device=args.device)
     print(f"renderer written to {path}.safetensors (+ .json); loss curves in {cfg.out_dir}/loss.png")

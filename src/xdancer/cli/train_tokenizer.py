@@ -20,11 +20,6 @@ def run(args) -> None:
     from xdancer.tokenizer.config import TokenizerTrainConfig
     from xdancer.train.tokenizer import train_tokenizer
 
-    try:
-        cfg = load_config(TokenizerTrainConfig, args.config, args.overrides)
-    except ValueError as e:
-        from xdancer.errors import InputError
-
-        raise InputError(f"invalid tokenizer config: {e}") from e
+    cfg = load_config(TokenizerTrainConfig, args.config, args.overrides)
     path = train_tokenizer(cfg, resume=not args.no_resume, device=args.device)
     print(f"tokenizer written to {path}.safetensors (+ .json); loss curve in {cfg.out_dir}/loss.png")
