@@ -30,6 +30,7 @@ def _no_output(folder):
     [
         (["--seconds", "0.1"], "seconds must be between"),
         (["--height", "10"], "height must be between"),
+        (["--height", "513"], "and even"),
         (["--fps", "500"], "fps must be between"),
         (["--temperature", "0"], "temperature must be between"),
         (["--top-p", "1.5"], "top_p"),

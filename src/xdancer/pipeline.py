@@ -57,8 +57,9 @@ class DanceOptions:
             raise InputError(f"start must be >= 0 seconds, got {self.start}")
         if self.seconds is not None and not (1.0 <= self.seconds <= MAX_DANCE_SECONDS):
             raise InputError(f"seconds must be between 1 and {MAX_DANCE_SECONDS:.0f}, got {self.seconds}")
-        if not (64 <= self.height <= 2160):
-            raise InputError(f"height must be between 64 and 2160 pixels, got {self.height}")
+        if not (64 <= self.height <= 2160) or self.height % 2:
+            # Even: H.264 in the yuv420p that browsers play needs even frame sizes.
+            raise InputError(f"height must be between 64 and 2160 pixels and even, got {self.height}")
         if not (1 <= self.fps <= 60):
             raise InputError(f"fps must be between 1 and 60, got {self.fps}")
         if self.renderer not in RENDERERS:

@@ -11,11 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from xdancer.pose.sequence import PoseSequence
-
-
-def even_size(width: float, height: float) -> tuple[int, int]:
-    """Round to even pixel counts (H.264 with yuv420p needs both even)."""
-    return max(2, int(round(width / 2)) * 2), max(2, int(round(height / 2)) * 2)
+from xdancer.render.base import output_size_for
 
 
 def fit_to_frame(poses: PoseSequence, size: tuple[int, int]) -> np.ndarray:
@@ -30,8 +26,7 @@ def fit_to_frame(poses: PoseSequence, size: tuple[int, int]) -> np.ndarray:
 
 class SkeletonRenderer:
     def output_size(self, reference_image: np.ndarray, height: int) -> tuple[int, int]:
-        h, w = reference_image.shape[:2]
-        return even_size(height * w / h, height)
+        return output_size_for((reference_image.shape[1], reference_image.shape[0]), height)
 
     def render(
         self,
