@@ -23,10 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
-from scipy.signal import argrelextrema
 
 from xdancer.eval.metrics import BAS_SIGMA_SECONDS, beat_align_score
-from xdancer.eval.motion_features import DANCE_BEAT_SMOOTH_SECONDS
+from xdancer.eval.motion_features import smooth_speed, speed_minima
 
 # Period multiples that count as "the same tempo": half, one, two, three (a waltz bar), four and six
 # beats (a waltz bar when the beat tracker counts eighth notes).
@@ -36,12 +35,6 @@ TEMPO_MULTIPLES = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0)
 def mean_joint_speed(joints: np.ndarray, fps: float) -> np.ndarray:
     """(T, J, D) positions -> (T - 1,) mean joint speed (units per second), entry i at (i + 0.5) / fps."""
     return np.linalg.norm(np.diff(joints, axis=0), axis=-1).mean(axis=1) * fps
-
-
-def speed_minima(speed: np.ndarray, fps: float, sigma_s: float = DANCE_BEAT_SMOOTH_SECONDS) -> np.ndarray:
-    """Dance beats (s): strict local minima of the Gaussian-smoothed speed (Bailando's definition)."""
-    smooth = gaussian_filter1d(speed, sigma_s * fps, mode="reflect")
-    return (argrelextrema(smooth, np.less)[0] + 0.5) / fps
 
 
 def bas_at(dance_beats: np.ndarray, song_beats: np.ndarray, music_start: float, duration: float) -> float:
@@ -172,7 +165,7 @@ def check_alignment(joints: np.ndarray, fps: float, song_beats: np.ndarray, onse
     bas_grid = np.array([bas_at(beats, song_beats, music_start + o, duration) for o in grid])
     best = int(np.nanargmax(bas_grid))
     beat_period = float(np.median(np.diff(song_beats))) if len(song_beats) > 1 else float("nan")
-    period = dominant_period(gaussian_filter1d(speed, DANCE_BEAT_SMOOTH_SECONDS * fps), fps)
+    period = dominant_period(smooth_speed(speed, fps), fps)
     others = [tempo_error(period, p) for p in other_beat_periods]
     lags = np.arange(-beat_period, beat_period + 1e-9, 0.02) if np.isfinite(beat_period) else np.zeros(1)
     corr = lagged_correlation(onset, onset_rate, speed, fps, music_start, lags)
@@ -216,8 +209,7 @@ def check_dwm(path: str, seed: int = 0, progress: bool = True) -> dict[str, Alig
         songs.append((beats, env))
     periods = [float(np.median(np.diff(b))) for b, _ in songs]
     motions = [d.joints[:, list(MOTION_JOINTS)] for d in dances]
-    dance_periods = [dominant_period(gaussian_filter1d(mean_joint_speed(m, DWM_FPS), DANCE_BEAT_SMOOTH_SECONDS * DWM_FPS),
-                                     DWM_FPS) for m in motions]  # fmt: skip
+    dance_periods = [dominant_period(smooth_speed(mean_joint_speed(m, DWM_FPS), DWM_FPS), DWM_FPS) for m in motions]
     rng = np.random.default_rng(seed)
     out = {}
     for i, (dance, (beats, env)) in enumerate(zip(dances, songs, strict=True)):

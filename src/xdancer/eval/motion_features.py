@@ -117,10 +117,22 @@ def smoothed_speed(
 ) -> np.ndarray:
     """:func:`joint_speed` smoothed with a Gaussian of ``sigma_seconds`` (sigma_seconds * fps frames;
     5 frames at 60 fps, 2.5 frames at 30 fps by default), as in Bailando's reference code."""
+    return smooth_speed(joint_speed(keypoints, fps, joints, conf_threshold), fps, sigma_seconds)
+
+
+def smooth_speed(speed: np.ndarray, fps: float, sigma_seconds: float = DANCE_BEAT_SMOOTH_SECONDS) -> np.ndarray:
+    """Any per-interval speed (T - 1,) smoothed with a Gaussian of ``sigma_seconds``."""
     if not sigma_seconds > 0:
         raise ValueError(f"sigma_seconds must be positive, got {sigma_seconds}")
-    speed = joint_speed(keypoints, fps, joints, conf_threshold)
     return gaussian_filter1d(speed, sigma=sigma_seconds * _check_fps(fps), mode="reflect")
+
+
+def speed_minima(speed: np.ndarray, fps: float, sigma_seconds: float = DANCE_BEAT_SMOOTH_SECONDS) -> np.ndarray:
+    """Dance beats in seconds from a per-interval speed (T - 1,) whose entry i is the speed between
+    frames i and i + 1: the strict local minima after :func:`smooth_speed`, each placed at the
+    middle of its interval, time (i + 0.5) / fps."""
+    minima = argrelextrema(smooth_speed(speed, fps, sigma_seconds), np.less)[0]
+    return (minima + 0.5) / float(fps)
 
 
 def dance_beats(
@@ -136,9 +148,7 @@ def dance_beats(
     (i + 0.5) / fps. (Bailando's code labels it frame i, half a frame earlier; at 30 fps that is 17 ms,
     which matters next to a 50 ms BAS sigma.)
     """
-    speed = smoothed_speed(keypoints, fps, sigma_seconds, joints, conf_threshold)
-    minima = argrelextrema(speed, np.less)[0]
-    return (minima + 0.5) / float(fps)
+    return speed_minima(joint_speed(keypoints, fps, joints, conf_threshold), fps, sigma_seconds)
 
 
 def _normalised_positions(
