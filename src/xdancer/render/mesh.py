@@ -47,8 +47,9 @@ def _contour_points(mask: np.ndarray, spacing: float) -> list[np.ndarray]:
     return out
 
 
-def build_mesh(mask: np.ndarray, spacing: float) -> Mesh:
-    """Triangulate a binary (H, W) mask with vertices about ``spacing`` pixels apart.
+def build_mesh(mask: np.ndarray, spacing: float, contour_spacing: float | None = None) -> Mesh:
+    """Triangulate a binary (H, W) mask with vertices about ``spacing`` pixels apart (along the
+    contour ``contour_spacing`` apart, by default the same: closer follows a ragged outline better).
 
     Interior grid points closer than half a spacing to the contour are skipped so that no sliver
     triangles form along the boundary.
@@ -56,7 +57,7 @@ def build_mesh(mask: np.ndarray, spacing: float) -> Mesh:
     if spacing < 2:
         raise ValueError(f"mesh spacing must be at least 2 pixels, got {spacing}")
     mask = (mask > 0).astype(np.uint8)
-    boundary = _contour_points(mask, spacing)
+    boundary = _contour_points(mask, contour_spacing or spacing)
     if not boundary:
         raise ValueError("the mask has no region large enough to mesh")
     h, w = mask.shape

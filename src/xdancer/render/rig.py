@@ -9,8 +9,9 @@ move relative to the neck.
 Weights: every mesh vertex is bound to the bones that are nearest to it *along the mesh* (geodesic
 distance over mesh edges, so an arm resting against the hip does not follow the thigh unless the
 silhouette joins them), blended smoothly only where two bones are about equally near (at joints).
-Layers: each triangle belongs to one body part (torso, an arm, a leg); parts are drawn in a per-frame
-order so limbs can pass in front of or behind the torso.
+Parts: each bone belongs to one body part (torso, an arm, a leg); partition.py cuts the person into
+the parts along these weights and meshes each on its own, and the parts are drawn in a per-frame order
+so limbs can pass in front of or behind the torso.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def bone_segments(joints: np.ndarray) -> np.ndarray:
 # --- 3. Weights and layers -------------------------------------------------------------------------
 
 
-def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ab = b - a
     t = np.clip(((p - a) @ ab) / max(float(ab @ ab), 1e-9), 0.0, 1.0)
     return np.linalg.norm(p - (a + t[:, None] * ab), axis=1)
@@ -171,7 +172,7 @@ def geodesic_bone_distance(
     length = np.linalg.norm(v[edges[:, 0]] - v[edges[:, 1]], axis=1)
     rows, cols, vals = [edges[:, 0], edges[:, 1]], [edges[:, 1], edges[:, 0]], [length, length]
     for k in np.flatnonzero(active):
-        d = _point_segment_distance(v, segments[k, 0], segments[k, 1])
+        d = point_segment_distance(v, segments[k, 0], segments[k, 1])
         if regions and k in regions:
             polygon, core = regions[k]
             path = MplPath(polygon)
@@ -193,7 +194,7 @@ def geodesic_bone_distance(
     if radius is not None:
         for k in sources:
             if np.isfinite(radius[k]):
-                d = _point_segment_distance(v, segments[k, 0], segments[k, 1])
+                d = point_segment_distance(v, segments[k, 0], segments[k, 1])
                 out[:, k] += 2.0 * np.maximum(0.0, d - radius[k])
     return out
 
@@ -220,11 +221,3 @@ def skin_weights(distance: np.ndarray, blend: float) -> np.ndarray:
         np.isfinite(distance) & allowed, (1.0 - x) ** 2 * (1.0 + 2.0 * x) * (x < 1.0), 0.0
     )  # smoothstep
     return w / w.sum(axis=1, keepdims=True)
-
-
-def triangle_parts(mesh: Mesh, weights: np.ndarray) -> np.ndarray:
-    """(F,) part index (into PARTS) of each triangle: the part holding most of its vertices' weight."""
-    part_of_bone = np.array([PARTS.index(b.part) for b in BONES])
-    per_part = np.zeros((weights.shape[0], len(PARTS)))
-    np.add.at(per_part.T, part_of_bone, weights.T)
-    return per_part[mesh.triangles].sum(axis=1).argmax(axis=1)

@@ -25,12 +25,13 @@ import numpy as np
 
 from xdancer.errors import InputError
 from xdancer.pose.sequence import PoseSequence
-from xdancer.pose.skeleton import kp
+from xdancer.pose.skeleton import LEFT_HAND, RIGHT_HAND, kp
 from xdancer.render.arap import ARAPDeformer, barycentric_handles
 from xdancer.render.base import DEFAULT_HEIGHT, output_size_for
 from xdancer.render.inpaint import METHODS, background_plate
 from xdancer.render.layers import hidden_body_layer
 from xdancer.render.mesh import Mesh, build_mesh
+from xdancer.render.partition import limb_reach, part_labels, part_meshes, part_weights
 from xdancer.render.raster import backward_affines, composite, dense_map, rasterize_ids
 from xdancer.render.retarget import RetargetedFrame, Retargeter, bone_affines, complete_reference
 from xdancer.render.rig import (
@@ -42,7 +43,6 @@ from xdancer.render.rig import (
     geodesic_bone_distance,
     rig_joints,
     skin_weights,
-    triangle_parts,
 )  # fmt: skip
 from xdancer.render.segment import SegmentConfig, segment_person
 from xdancer.render.upper_body import frame_height_for, lacks_hips, legs_cut, pin_weights, waist_up_pose
@@ -139,6 +139,7 @@ class PreparedPhoto:
 
 NARROW_BONES = ("upper_arm", "forearm", "hand", "shin", "foot")  # limbs: nothing wide hangs off them
 NARROW_REACH = 0.25  # their reach, relative to the wide parts'
+HAND_OUTLINE = 1.3  # a hand's pixels: its keypoints' convex hull, grown this much about its centre
 
 
 def near_skeleton(alpha: np.ndarray, kps: np.ndarray, threshold: float, reach: float) -> np.ndarray:
@@ -267,20 +268,50 @@ class WarpRenderer:
             if joints[J[f"{side}_wrist"], 2] < cfg.keypoint_threshold:
                 for bone in ("upper_arm", "forearm", "hand"):
                     skinned[BONE_INDEX[f"{side}_{bone}"]] = False
-        distance = geodesic_bone_distance(mesh, segments, skinned, 1.5 * spacing, regions, radius)
+        # A seen hand holds everything inside the outline of its 21 keypoints (a little beyond the
+        # knuckles' centres), even where the hand lies on a thigh or the belly nearer to their bones.
+        limbs = dict(regions)
+        for side, hand in (("right", RIGHT_HAND), ("left", LEFT_HAND)):
+            pts = kps[hand][kps[hand, 2] >= cfg.keypoint_threshold, :2]
+            if skinned[BONE_INDEX[f"{side}_hand"]] and len(pts) >= 3:
+                hull = cv2.convexHull(pts.astype(np.float32))[:, 0].astype(np.float64)
+                centre = hull.mean(axis=0)
+                limbs[BONE_INDEX[f"{side}_hand"]] = (centre + HAND_OUTLINE * (hull - centre), 1.0)
+        distance = geodesic_bone_distance(mesh, segments, skinned, 1.5 * spacing, limbs, radius)
         weights = skin_weights(distance, cfg.blend * size)
-        parts = triangle_parts(mesh, weights)
+        # Each part (torso, arms, legs) meshed on its own along a pixel-level cut, so that no triangle
+        # joins an arm to the body (partition.py); each skinned by its own bones.
+        outlines = {k: limbs[k][0] for k in limbs if k not in regions}
+        reach = limb_reach(mask.shape, segments, skinned, 1.5 * cfg.arm_radius * size, outlines)
+        labels = part_labels(photo, mask, mesh, weights, reach)
+        pieces = part_meshes(labels, spacing, contour_spacing=spacing / 2)
+        offsets = np.cumsum([0] + [len(m.vertices) for _, m in pieces])
+        mesh = Mesh(
+            np.vstack([m.vertices for _, m in pieces]),
+            np.vstack([m.triangles + n for (_, m), n in zip(pieces, offsets[:-1], strict=True)]),
+        )
+        weights = np.vstack([part_weights(m, p, segments, skinned, 1.5 * spacing, cfg.blend * size, limbs)
+                             for p, m in pieces])  # fmt: skip
+        parts = np.concatenate([np.full(len(m.triangles), p) for p, m in pieces])
 
         arap, handle_bones, handles = None, np.zeros(0, dtype=np.int64), np.zeros((0, 2))
         if cfg.deformation == "arap":
-            hb, hp = [], []
-            for b in np.flatnonzero(retarget.active):
-                for t in (0.2, 0.8):
-                    hb.append(b)
-                    hp.append(segments[b, 0] + t * (segments[b, 1] - segments[b, 0]))
-            # A handle off the mesh (the head segment's top above the hair) is bound to its nearest
-            # vertex; move it there too, so that the rest pose asks for no deformation.
-            ids, bary = barycentric_handles(mesh, np.asarray(hp))
+            # Each bone's two handles are bound to its own part's mesh (the parts overlap). A handle
+            # off that mesh (the head segment's top above the hair) is bound to its nearest vertex;
+            # it is moved there too, so that the rest pose asks for no deformation.
+            hb, ids, bary = [], [], []
+            for (p, piece), offset in zip(pieces, offsets[:-1], strict=True):
+                bones = [b for b in np.flatnonzero(retarget.active) if PARTS.index(BONES[b].part) == p]
+                if not bones:
+                    continue
+                hp = [
+                    segments[b, 0] + t * (segments[b, 1] - segments[b, 0]) for b in bones for t in (0.2, 0.8)
+                ]
+                i, w = barycentric_handles(piece, np.asarray(hp))
+                hb += [b for b in bones for _ in (0.2, 0.8)]
+                ids.append(i + offset)
+                bary.append(w)
+            ids, bary = np.vstack(ids), np.vstack(bary)
             handle_bones, handles = np.asarray(hb), (mesh.vertices[ids] * bary[..., None]).sum(axis=1)
             arap = ARAPDeformer(mesh, handles, cfg.arap_weight)
 

@@ -1,0 +1,173 @@
+"""Body parts at pixel level, and one mesh per part.
+
+The rig's weights (rig.py) say which part -- torso, an arm, a leg -- each vertex of a mesh of the
+whole silhouette belongs to. A single mesh, though, joins the parts with triangles that straddle
+their boundary: where a thin arm hangs against the body, most of its triangles reach into the body,
+and when the arm moves they either smear the photo across the gap or are torn off (warp.py's
+``tear``), taking the arm's pixels with them, so the arm comes out thinner than it is or without its
+hand. Meshing each part on its own, with triangles that end on the part's boundary, keeps every pixel
+of the arm on the arm:
+
+1. ``part_labels``: the rig mesh's triangles whose vertices all belong to one part mark its sure
+   pixels; the pixels of the straddling triangles go to the part whose sure region reaches them first
+   across the photo's colour edges (marker-controlled watershed on the Lab colour gradient; Meyer's
+   flooding, as in scikit-image), so the cut follows the sleeve's edge, not the triangles;
+2. ``part_meshes``: each part's pixels, grown by a pixel so that neighbouring parts overlap instead of
+   leaving a crack, are meshed separately (mesh.py).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from skimage.segmentation import watershed
+
+from xdancer.render.mesh import Mesh, build_mesh
+from xdancer.render.raster import rasterize_ids
+from xdancer.render.rig import (
+    BONES,
+    PARTS,
+    geodesic_bone_distance,
+    point_segment_distance,
+    skin_weights,
+)  # fmt: skip
+
+PART_OF_BONE = np.array([PARTS.index(b.part) for b in BONES])
+
+
+def vertex_parts(weights: np.ndarray) -> np.ndarray:
+    """(V, B) bone weights -> (V, len(PARTS)) part weights."""
+    per_part = np.zeros((weights.shape[0], len(PARTS)))
+    np.add.at(per_part.T, PART_OF_BONE, weights.T)
+    return per_part
+
+
+def colour_gradient(photo: np.ndarray) -> np.ndarray:
+    """(H, W) float32 magnitude of the CIE Lab colour gradient of an (H, W, 3) uint8 RGB photo, lightly
+    smoothed (edges between a sleeve and the shirt beneath it)."""
+    lab = cv2.cvtColor(cv2.GaussianBlur(photo, (0, 0), 1.0), cv2.COLOR_RGB2LAB).astype(np.float32)
+    gx = cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3)
+    return np.sqrt((gx * gx + gy * gy).sum(axis=2))
+
+
+def pixel_part_weights(mesh: Mesh, weights: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(H, W, P) part weights of every pixel, interpolated linearly inside the mesh's triangles from
+    the vertices' (V, B) bone weights (zero outside the mesh)."""
+    h, w = shape
+    tri = mesh.triangles
+    ids = rasterize_ids(mesh.vertices, tri, np.arange(len(tri)), (0, 0, w, h))
+    ys, xs = np.nonzero(ids >= 0)
+    f = ids[ys, xs]
+    corners = np.concatenate([mesh.vertices[tri].transpose(0, 2, 1), np.ones((len(tri), 1, 3))], axis=1)
+    det = np.linalg.det(corners)
+    corners[np.abs(det) < 1e-9] = np.eye(3)
+    to_bary = np.linalg.inv(corners)  # (F, 3, 3): (x, y, 1) -> barycentric coordinates
+    bary = np.einsum(
+        "nij,nj->ni", to_bary[f], np.stack([xs, ys, np.ones_like(xs)], axis=1).astype(np.float64)
+    )
+    bary = np.clip(bary, 0.0, 1.0)
+    bary /= np.maximum(bary.sum(axis=1, keepdims=True), 1e-9)
+    out = np.zeros((h, w, len(PARTS)), np.float32)
+    out[ys, xs] = np.einsum("nk,nkp->np", bary, vertex_parts(weights)[tri[f]])
+    return out
+
+
+def limb_reach(shape: tuple[int, int], segments: np.ndarray, active: np.ndarray, radius: float,
+               outlines: dict[int, np.ndarray]) -> np.ndarray:  # fmt: skip
+    """(H, W, P) bool: where each part may have pixels; the torso and legs anywhere, an arm only near
+    its active bones (segments (B, 2, 2)): within ``radius`` across each bone (a puffed sleeve), around
+    the joint it hangs from (shoulder, elbow, wrist), but not beyond its end (the coat hanging below a
+    hand stays with the body). A bone with an outline polygon (N, 2) (a hand's keypoints) reaches
+    inside that instead.
+    """
+    h, w = shape
+    out = np.ones((h, w, len(PARTS)), bool)
+    for p, name in enumerate(PARTS):
+        if not name.endswith("_arm"):
+            continue
+        near = np.zeros((h, w), np.uint8)
+        for k in np.flatnonzero(active & (PART_OF_BONE == p)):
+            a, b = segments[k]
+            cv2.circle(near, tuple(int(v) for v in np.round(a)), int(round(radius)), 1, -1)
+            if k in outlines:
+                cv2.fillPoly(near, [np.round(outlines[k]).astype(np.int32)], 1)
+                continue
+            d = b - a
+            across = radius * np.array([-d[1], d[0]]) / max(float(np.linalg.norm(d)), 1e-6)
+            box = np.array([a + across, b + across, b - across, a - across])
+            cv2.fillPoly(near, [np.round(box).astype(np.int32)], 1)
+        out[..., p] = near > 0
+    return out
+
+
+def part_labels(photo: np.ndarray, mask: np.ndarray, mesh: Mesh, weights: np.ndarray,
+                reach: np.ndarray | None = None, margin: float = 0.5) -> np.ndarray:  # fmt: skip
+    """(H, W) int16 part index (into PARTS) of every pixel of ``mask`` (H, W), -1 outside it.
+
+    mesh / weights: the rig mesh of the whole silhouette and its (V, B) bone weights. Pixels whose
+    interpolated part weight leads the runner-up by more than ``margin`` are sure; the band between
+    parts goes to the part that floods it first across the photo's colour edges (watershed).
+    reach: (H, W, P) bool, where each part may have pixels at all (``limb_reach``): a coat panel
+    beside a hanging arm stays with the body.
+    """
+    inside = mask > 0
+    soft = pixel_part_weights(mesh, weights, mask.shape)
+    if reach is not None:
+        soft *= reach
+    top = np.sort(soft, axis=2)
+    sure = (top[..., -1] - top[..., -2] > margin) & inside
+    markers = np.where(sure, soft.argmax(axis=2) + 1, 0).astype(np.int32)
+    if not markers.any():  # nothing sure (a speck of a person): each pixel to its leading part
+        markers = (soft.argmax(axis=2) + 1) * inside
+    labels = watershed(colour_gradient(photo), markers, mask=inside) - 1
+    if reach is not None:  # flooded beyond its reach: the part that leads there
+        beyond = inside & ~np.take_along_axis(reach, np.maximum(labels, 0)[..., None], axis=2)[..., 0]
+        labels[beyond] = soft.argmax(axis=2)[beyond]
+    return np.where(inside, labels, -1).astype(np.int16)
+
+
+def part_meshes(labels: np.ndarray, spacing: float, overlap: int = 2,
+                contour_spacing: float | None = None) -> list[tuple[int, Mesh]]:  # fmt: skip
+    """One (part, mesh) per part of an (H, W) label image (``part_labels``). Each part's pixels are
+    grown by ``overlap`` pixels (into the labelled area only) so that neighbouring parts overlap at
+    their seam instead of leaving a crack."""
+    person = (labels >= 0).astype(np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * overlap + 1,) * 2)
+    out = []
+    for p in range(len(PARTS)):
+        region = labels == p
+        if not region.any():
+            continue
+        try:
+            grown = cv2.dilate(region.astype(np.uint8), kernel) & person
+            out.append((p, build_mesh(grown, spacing, contour_spacing)))
+        except ValueError:  # only specks
+            continue
+    if not out:
+        raise ValueError("no body part is large enough to mesh")
+    return out
+
+
+def part_bones(part: int, active: np.ndarray) -> np.ndarray:
+    """(B,) bool: the active bones that skin a part's mesh -- its own, and the bone it hangs from (a
+    clavicle for an arm, a pelvis half for a leg), so that it bends smoothly where it joins the body."""
+    own = (PART_OF_BONE == part) & active
+    parents = [BONES[i].parent_bone for i in np.flatnonzero(own)]
+    for b in parents:
+        if b is not None and PART_OF_BONE[b] != part:
+            own[b] = active[b]
+    return own
+
+
+def part_weights(mesh: Mesh, part: int, segments: np.ndarray, active: np.ndarray, reach: float,
+                 blend: float, regions: dict[int, tuple[np.ndarray, float]]) -> np.ndarray:  # fmt: skip
+    """(V, B) skinning weights of one part's mesh: geodesic distance over that mesh to the part's bones
+    (rig.geodesic_bone_distance); a piece of the part that no bone reaches along the mesh (a hand
+    split off from its forearm) takes straight-line distance instead."""
+    bones = part_bones(part, active)
+    distance = geodesic_bone_distance(mesh, segments, bones, reach, regions)
+    lost = ~np.isfinite(distance).any(axis=1)
+    for k in np.flatnonzero(bones):
+        distance[lost, k] = point_segment_distance(mesh.vertices[lost], segments[k, 0], segments[k, 1])
+    return skin_weights(distance, blend)
