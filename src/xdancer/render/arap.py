@@ -63,7 +63,10 @@ def barycentric_handles(mesh: Mesh, points: np.ndarray) -> tuple[np.ndarray, np.
 class ARAPDeformer:
     """Deform ``mesh`` so that handle points (barycentric, fixed at construction) reach new positions."""
 
-    def __init__(self, mesh: Mesh, handles: np.ndarray, weight: float = 1000.0) -> None:
+    def __init__(self, mesh: Mesh, handles: np.ndarray, weight: float = 1000.0,
+                 bound: tuple[np.ndarray, np.ndarray] | None = None) -> None:  # fmt: skip
+        """bound: the handles' (H, 3) vertex ids and (H, 3) barycentric weights, where the caller has
+        chosen the triangles (overlapping layers); by default the first triangle holding each point."""
         if len(handles) < 2:
             raise ValueError("ARAP needs at least two handles to fix rotation and translation")
         self.mesh = mesh
@@ -73,7 +76,7 @@ class ARAPDeformer:
         edges = mesh.edges
         self.edges = edges
         self.rest_edges = v[edges[:, 1]] - v[edges[:, 0]]  # (E, 2)
-        self.handle_ids, self.handle_w = barycentric_handles(mesh, handles)
+        self.handle_ids, self.handle_w = bound if bound is not None else barycentric_handles(mesh, handles)
 
         # Opposite vertices of each edge: the third vertex of every triangle containing it.
         opposite: dict[tuple[int, int], list[int]] = {}

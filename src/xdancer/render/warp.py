@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from xdancer.errors import InputError
 from xdancer.pose.sequence import PoseSequence
@@ -140,6 +142,9 @@ class PreparedPhoto:
 NARROW_BONES = ("upper_arm", "forearm", "hand", "shin", "foot")  # limbs: nothing wide hangs off them
 NARROW_REACH = 0.25  # their reach, relative to the wide parts'
 HAND_OUTLINE = 1.3  # a hand's pixels: its keypoints' convex hull, grown this much about its centre
+# How far across its bones an arm's pixels reach, in ``arm_radius``: a puffed sleeve is wider than
+# the arm that the rig weights allow for (measured by the detector-recovery test, docs/render.md).
+ARM_REACH = 1.75
 
 
 def near_skeleton(alpha: np.ndarray, kps: np.ndarray, threshold: float, reach: float) -> np.ndarray:
@@ -282,7 +287,7 @@ class WarpRenderer:
         # Each part (torso, arms, legs) meshed on its own along a pixel-level cut, so that no triangle
         # joins an arm to the body (partition.py); each skinned by its own bones.
         outlines = {k: limbs[k][0] for k in limbs if k not in regions}
-        reach = limb_reach(mask.shape, segments, skinned, 1.5 * cfg.arm_radius * size, outlines)
+        reach = limb_reach(mask.shape, segments, skinned, ARM_REACH * cfg.arm_radius * size, outlines)
         labels = part_labels(photo, mask, mesh, weights, reach)
         pieces = part_meshes(labels, spacing, contour_spacing=spacing / 2)
         offsets = np.cumsum([0] + [len(m.vertices) for _, m in pieces])
@@ -311,9 +316,26 @@ class WarpRenderer:
                 hb += [b for b in bones for _ in (0.2, 0.8)]
                 ids.append(i + offset)
                 bary.append(w)
+            # A piece that fewer than two of them landed on (a speck of a sleeve cut off from its
+            # arm) gets two handles of its own on its main bone, or ARAP could not place and turn it.
+            _, component = connected_components(
+                coo_matrix((np.ones(len(mesh.edges)), mesh.edges.T), shape=(len(mesh.vertices),) * 2)
+            )
+            bound = np.concatenate(ids)[:, 0]
+            for c in np.unique(component):
+                members = np.flatnonzero(component == c)
+                if len(np.unique(bound[component[bound] == c])) >= 2 or len(members) < 2:
+                    continue
+                far = members[
+                    np.linalg.norm(mesh.vertices[members] - mesh.vertices[members[0]], axis=1).argmax()
+                ]
+                for vertex in (members[0], far):
+                    hb.append(int(weights[members].sum(axis=0).argmax()))
+                    ids.append(np.array([[vertex] * 3]))
+                    bary.append(np.array([[1.0, 0.0, 0.0]]))
             ids, bary = np.vstack(ids), np.vstack(bary)
             handle_bones, handles = np.asarray(hb), (mesh.vertices[ids] * bary[..., None]).sum(axis=1)
-            arap = ARAPDeformer(mesh, handles, cfg.arap_weight)
+            arap = ARAPDeformer(mesh, handles, cfg.arap_weight, bound=(ids, bary))
 
         # The body hidden behind the arms, as a layer beneath everything (layers.py). Its texture sits
         # to the right of the photo in one atlas, so a single remap samples both.
