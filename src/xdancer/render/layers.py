@@ -17,7 +17,7 @@ import numpy as np
 
 from xdancer.render.inpaint import inpaint
 from xdancer.render.mesh import Mesh, build_mesh
-from xdancer.render.rig import BONES, PARTS, geodesic_bone_distance, skin_weights
+from xdancer.render.rig import BONES, PARTS, geodesic_bone_distance, skin_weights, with_straight_fallback
 
 ARM_PARTS = (PARTS.index("right_arm"), PARTS.index("left_arm"))
 
@@ -74,4 +74,6 @@ def hidden_body_layer(
         return None
     body_bones = active & np.array([not b.part.endswith("_arm") for b in BONES])
     distance = geodesic_bone_distance(under, segments, body_bones, 1.5 * spacing, regions)
-    return HiddenLayer(under, skin_weights(distance, blend), rgba)
+    return HiddenLayer(
+        under, skin_weights(with_straight_fallback(distance, under, segments, body_bones), blend), rgba
+    )

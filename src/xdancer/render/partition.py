@@ -28,11 +28,12 @@ from xdancer.render.rig import (
     BONES,
     PARTS,
     geodesic_bone_distance,
-    point_segment_distance,
     skin_weights,
+    with_straight_fallback,
 )  # fmt: skip
 
 PART_OF_BONE = np.array([PARTS.index(b.part) for b in BONES])
+ARM_PARTS = (PARTS.index("right_arm"), PARTS.index("left_arm"))
 
 
 def vertex_parts(weights: np.ndarray) -> np.ndarray:
@@ -73,22 +74,41 @@ def pixel_part_weights(mesh: Mesh, weights: np.ndarray, shape: tuple[int, int]) 
     return out
 
 
-def limb_reach(shape: tuple[int, int], segments: np.ndarray, active: np.ndarray, radius: float,
+def limb_radii(mask: np.ndarray, segments: np.ndarray, active: np.ndarray, default: float,
+               least: float, most: float) -> np.ndarray:  # fmt: skip
+    """(B,) half-width of each active arm bone, read off the silhouette: the median distance from the
+    bone's middle part to the background (an arm beside the body or held out has background on its
+    outer side, about half its width from the bone), 15 % more for the ragged edge, at least ``least``
+    (the keypoints of an arm can lie near its edge). A bone farther than ``most`` from the background
+    (an arm across the body or against it) gets ``default``. Other bones: 0."""
+    to_background = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    h, w = mask.shape
+    out = np.zeros(len(segments))
+    for k in np.flatnonzero(active & np.isin(PART_OF_BONE, ARM_PARTS)):
+        a, b = segments[k]
+        pts = a + np.linspace(0.25, 0.75, 9)[:, None] * (b - a)
+        x = np.clip(np.round(pts[:, 0]).astype(int), 0, w - 1)
+        y = np.clip(np.round(pts[:, 1]).astype(int), 0, h - 1)
+        d = 1.15 * float(np.median(to_background[y, x]))
+        out[k] = max(d, least) if d <= most else default
+    return out
+
+
+def limb_reach(shape: tuple[int, int], segments: np.ndarray, active: np.ndarray, radii: np.ndarray,
                outlines: dict[int, np.ndarray]) -> np.ndarray:  # fmt: skip
     """(H, W, P) bool: where each part may have pixels; the torso and legs anywhere, an arm only near
-    its active bones (segments (B, 2, 2)): within ``radius`` across each bone (a puffed sleeve), around
-    the joint it hangs from (shoulder, elbow, wrist), but not beyond its end (the coat hanging below a
-    hand stays with the body). A bone with an outline polygon (N, 2) (a hand's keypoints) reaches
-    inside that instead.
+    its active bones (segments (B, 2, 2)): within ``radii`` (B,) across each bone (a puffed sleeve),
+    around the joint it hangs from (shoulder, elbow, wrist), but not beyond its end (the coat hanging
+    below a hand stays with the body). A bone with an outline polygon (N, 2) (a hand's keypoints)
+    reaches inside that instead.
     """
     h, w = shape
     out = np.ones((h, w, len(PARTS)), bool)
-    for p, name in enumerate(PARTS):
-        if not name.endswith("_arm"):
-            continue
+    for p in ARM_PARTS:
         near = np.zeros((h, w), np.uint8)
         for k in np.flatnonzero(active & (PART_OF_BONE == p)):
             a, b = segments[k]
+            radius = radii[k] if k not in outlines else radii[BONES[k].parent_bone]
             cv2.circle(near, tuple(int(v) for v in np.round(a)), int(round(radius)), 1, -1)
             if k in outlines:
                 cv2.fillPoly(near, [np.round(outlines[k]).astype(np.int32)], 1)
@@ -167,7 +187,4 @@ def part_weights(mesh: Mesh, part: int, segments: np.ndarray, active: np.ndarray
     split off from its forearm) takes straight-line distance instead."""
     bones = part_bones(part, active)
     distance = geodesic_bone_distance(mesh, segments, bones, reach, regions)
-    lost = ~np.isfinite(distance).any(axis=1)
-    for k in np.flatnonzero(bones):
-        distance[lost, k] = point_segment_distance(mesh.vertices[lost], segments[k, 0], segments[k, 1])
-    return skin_weights(distance, blend)
+    return skin_weights(with_straight_fallback(distance, mesh, segments, bones), blend)

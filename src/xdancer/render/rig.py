@@ -199,6 +199,19 @@ def geodesic_bone_distance(
     return out
 
 
+def with_straight_fallback(
+    distance: np.ndarray, mesh: Mesh, segments: np.ndarray, active: np.ndarray
+) -> np.ndarray:  # fmt: skip
+    """``distance`` (V, B) from :func:`geodesic_bone_distance`, with the rows of vertices that no bone
+    reaches along the mesh (a piece cut off from the rest) replaced by straight-line distances."""
+    lost = ~np.isfinite(distance).any(axis=1)
+    if lost.any():
+        distance = distance.copy()
+        for k in np.flatnonzero(active):
+            distance[lost, k] = point_segment_distance(mesh.vertices[lost], segments[k, 0], segments[k, 1])
+    return distance
+
+
 def bone_adjacency() -> np.ndarray:
     """(B, B) bool: bones that share a joint (a bone is adjacent to itself)."""
     joints = [{b.parent_joint, b.child_joint} for b in BONES]

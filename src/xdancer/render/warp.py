@@ -33,7 +33,7 @@ from xdancer.render.base import DEFAULT_HEIGHT, output_size_for
 from xdancer.render.inpaint import METHODS, background_plate
 from xdancer.render.layers import hidden_body_layer
 from xdancer.render.mesh import Mesh, build_mesh
-from xdancer.render.partition import limb_reach, part_labels, part_meshes, part_weights
+from xdancer.render.partition import limb_radii, limb_reach, part_labels, part_meshes, part_weights
 from xdancer.render.raster import backward_affines, composite, dense_map, rasterize_ids
 from xdancer.render.retarget import RetargetedFrame, Retargeter, bone_affines, complete_reference
 from xdancer.render.rig import (
@@ -261,7 +261,11 @@ class WarpRenderer:
                     [hip - 0.6 * hip_half, hip + 0.6 * hip_half, knee + 0.4 * hip_half, knee - 0.4 * hip_half]
                 )
                 regions[BONE_INDEX[f"{side}_thigh"]] = (quad, core)
-        radius = np.array([cfg.arm_radius * size if b.part.endswith("_arm") else np.inf for b in BONES])
+        # Each arm's thickness, read off the silhouette (partition.limb_radii): a bare arm is thin, a
+        # puffed sleeve wide; clothes beyond it stay with the body.
+        arm = cfg.arm_radius * size
+        radii = limb_radii(mask, segments, retarget.active, arm, 0.75 * arm, ARM_REACH * arm)
+        radius = np.where(radii > 0, radii, np.inf)
         # A hand the detector did not see in the photo (in a pocket, behind the back) gets no pixels:
         # what lies there is something else (the pocket), which should not fly off with the arm.
         skinned = retarget.active.copy()
@@ -287,7 +291,7 @@ class WarpRenderer:
         # Each part (torso, arms, legs) meshed on its own along a pixel-level cut, so that no triangle
         # joins an arm to the body (partition.py); each skinned by its own bones.
         outlines = {k: limbs[k][0] for k in limbs if k not in regions}
-        reach = limb_reach(mask.shape, segments, skinned, ARM_REACH * cfg.arm_radius * size, outlines)
+        reach = limb_reach(mask.shape, segments, skinned, radii, outlines)
         labels = part_labels(photo, mask, mesh, weights, reach)
         pieces = part_meshes(labels, spacing, contour_spacing=spacing / 2)
         offsets = np.cumsum([0] + [len(m.vertices) for _, m in pieces])
