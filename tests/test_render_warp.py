@@ -310,3 +310,28 @@ def test_a_dancer_seen_from_behind_puts_the_arms_behind(prepared):
 
     last = prep.parts[order[-1]]
     assert PARTS[last] == "torso"
+
+
+def test_an_arm_raised_across_the_face_passes_behind_the_head(prepared):
+    """The head is the front layer: a right arm swung straight over the face leaves the eyes as they
+    were."""
+    from xdancer.render.rig import PARTS
+
+    renderer, prep = prepared
+    ref = prep.reference_kps
+    shoulder = ref[kp("right_shoulder"), :2]
+    target = ref[kp("left_eye"), :2]
+    length = np.linalg.norm(ref[kp("right_elbow"), :2] - shoulder)
+    direction = (target - shoulder) / np.linalg.norm(target - shoulder)
+    across = ref.copy()
+    across[kp("right_elbow"), :2] = shoulder + length * direction
+    across[kp("right_wrist"), :2] = shoulder + 2 * length * direction
+    across[RIGHT_HAND.start : RIGHT_HAND.stop, 2] = 0.0  # the hand keeps its angle to the forearm
+    still, swung = frames_for(renderer, prep, np.stack([ref, across]))
+    frame = Retargeter(ref, across[None]).frame(0)
+    assert PARTS[prep.parts[renderer.draw_order(prep, frame)[-1]]] == "head"
+    # The arm did pass over the face: it changed the frame between the eyes and the shoulder.
+    assert (np.abs(swung.astype(int) - still.astype(int)).max(axis=2) > 25).sum() > 200
+    for x, y in np.round([ref[kp(n), :2] for n in ("right_eye", "left_eye")]).astype(int):
+        patch = (slice(y - 2, y + 3), slice(x - 2, x + 3))
+        assert np.abs(swung[patch].astype(int) - still[patch].astype(int)).mean() < 8

@@ -9,7 +9,7 @@ move relative to the neck.
 Weights: every mesh vertex is bound to the bones that are nearest to it *along the mesh* (geodesic
 distance over mesh edges, so an arm resting against the hip does not follow the thigh unless the
 silhouette joins them), blended smoothly only where two bones are about equally near (at joints).
-Parts: each bone belongs to one body part (torso, an arm, a leg); partition.py cuts the person into
+Parts: each bone belongs to one body part (torso, an arm, a leg, the head); partition.py cuts the person into
 the parts along these weights and meshes each on its own, and the parts are drawn in a per-frame order
 so limbs can pass in front of or behind the torso.
 """
@@ -78,7 +78,7 @@ def rig_joints(keypoints: np.ndarray, threshold: float) -> np.ndarray:
 
 # --- 2. Bones ---------------------------------------------------------------------------------------
 
-PARTS: tuple[str, ...] = ("torso", "right_arm", "left_arm", "right_leg", "left_leg")
+PARTS: tuple[str, ...] = ("torso", "right_arm", "left_arm", "right_leg", "left_leg", "head")
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def _bones() -> tuple[Bone, ...]:
     spec = [
         ("torso", "pelvis", "neck", None, "torso"),
         ("neck", "neck", "nose", "torso", "torso"),
-        ("head", "nose", "nose", "neck", "torso"),  # rotation from the eye line; see retarget.py
+        ("head", "nose", "nose", "neck", "head"),  # rotation from the eye line; see retarget.py
         ("right_clavicle", "neck", "right_shoulder", "torso", "torso"),
         ("right_upper_arm", "right_shoulder", "right_elbow", "right_clavicle", "right_arm"),
         ("right_forearm", "right_elbow", "right_wrist", "right_upper_arm", "right_arm"),
@@ -130,13 +130,15 @@ HAND_REACH = 1.8  # a hand's skinning segment runs past the knuckles to the fing
 
 def bone_segments(joints: np.ndarray) -> np.ndarray:
     """(B, 2, 2) skinning segments of the reference rig: the bone itself, except the head which runs
-    from the chin up past the nose (the head has no keypoint at its top), and the hands,
-    which reach on to the fingertips."""
+    from the chin up past the nose (the head has no keypoint at its top) and the neck, which stops at
+    the chin, and the hands, which reach on to the fingertips."""
     seg = np.stack(
         [joints[[b.parent_joint for b in BONES], :2], joints[[b.child_joint for b in BONES], :2]], 1
     )
     nose, neck = joints[J["nose"], :2], joints[J["neck"], :2]
-    seg[BONE_INDEX["head"]] = (nose + CHIN * (neck - nose), nose + HEAD_EXTENT * (nose - neck))
+    chin = nose + CHIN * (neck - nose)
+    seg[BONE_INDEX["head"]] = (chin, nose + HEAD_EXTENT * (nose - neck))
+    seg[BONE_INDEX["neck"], 1] = chin  # the face above the chin is the head's, not the neck's
     for name in ("right_hand", "left_hand"):
         a, b = seg[BONE_INDEX[name]]
         seg[BONE_INDEX[name], 1] = a + HAND_REACH * (b - a)

@@ -50,9 +50,11 @@ from xdancer.render.segment import SegmentConfig, segment_person
 from xdancer.render.upper_body import frame_height_for, lacks_hips, legs_cut, pin_weights, waist_up_pose
 
 # Back-to-front layer orders. Facing the camera, arms are in front of the torso and the torso (the
-# shirt, the skirt) over the tops of the legs; with the back to the camera the arms go behind.
-FRONT_ORDER = ("right_leg", "left_leg", "torso", "right_arm", "left_arm")
-BACK_ORDER = ("right_arm", "left_arm", "right_leg", "left_leg", "torso")
+# shirt, the skirt) over the tops of the legs; the head is in front of everything, so an arm raised
+# across it passes behind it (hands behind the head) and the face -- who the person is -- stays in
+# view. With the back to the camera the arms go behind the body.
+FRONT_ORDER = ("right_leg", "left_leg", "torso", "right_arm", "left_arm", "head")
+BACK_ORDER = ("right_arm", "left_arm", "right_leg", "left_leg", "head", "torso")
 HIDDEN_PART = -1  # part index of the hidden body layer's triangles, drawn beneath all others
 
 
@@ -362,7 +364,7 @@ class WarpRenderer:
         rest_edges = np.linalg.norm(mesh.vertices[tri] - mesh.vertices[np.roll(tri, 1, axis=1)], axis=2)
         pin = None
         if upper_body:
-            body = weights[:, [b.part == "torso" for b in BONES]].sum(axis=1)
+            body = weights[:, [b.part in ("torso", "head") for b in BONES]].sum(axis=1)
             pin = pin_weights(mesh.vertices, body, h_out)
         return PreparedPhoto((w_out, h_out), rgba, background, alpha, kps, mesh, weights, parts, arap,
                              handle_bones, handles, rest_edges, uv, n_main, upper_body, pin)  # fmt: skip
