@@ -40,12 +40,15 @@ def hidden_body_layer(
     *,
     spacing: float,
     blend: float,
+    below: np.ndarray | None = None,
     min_area: float = 0.002,
 ) -> HiddenLayer | None:
     """Build the layer from the photo (H, W, 3), the person alpha (H, W) and the rigged main mesh.
 
     regions: the torso / thigh polygons (see rig.geodesic_bone_distance), whose inside (within the
-    person) the layer covers. Returns None when that is less than ``min_area`` of the image.
+    person) the layer covers; below: one more polygon (N, 2) it covers as it is (the skirt or trousers
+    below the hips of a photo cut above the knees). Returns None when that is less than ``min_area``
+    of the image.
     """
     h, w = alpha.shape
     arms = np.zeros((h, w), np.uint8)
@@ -57,6 +60,8 @@ def hidden_body_layer(
         # A little beyond the keypoint quadrilaterals: clothes are wider than the joints.
         centre = polygon.mean(axis=0)
         cv2.fillConvexPoly(body, np.round(centre + 1.15 * (polygon - centre)).astype(np.int32), 1)
+    if below is not None:
+        cv2.fillConvexPoly(body, np.round(below).astype(np.int32), 1)
     region = (body > 0) & (alpha > 0.5)
     if region.sum() < min_area * h * w:
         return None

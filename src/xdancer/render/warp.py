@@ -147,6 +147,7 @@ HAND_OUTLINE = 1.3  # a hand's pixels: its keypoints' convex hull, grown this mu
 # How far across its bones an arm's pixels reach, in ``arm_radius``: a puffed sleeve is wider than
 # the arm that the rig weights allow for (measured by the detector-recovery test, docs/render.md).
 ARM_REACH = 1.75
+WAIST = 0.4  # the waist lies this far up from the hips towards the neck (fraction of the torso)
 
 
 def near_skeleton(alpha: np.ndarray, kps: np.ndarray, threshold: float, reach: float) -> np.ndarray:
@@ -349,8 +350,17 @@ class WarpRenderer:
         uv = mesh.vertices
         layer = None
         if cfg.hidden_layer:
+            # A photo cut above the knees: from the waist down it is all skirt or trousers, to the
+            # edge, also where the hands were held in front of it.
+            below = None
+            if upper_body:
+                torso = ref[J["pelvis"], :2] - ref[J["neck"], :2]
+                down = torso * 2.0 * h_out / max(float(np.linalg.norm(torso)), 1e-6)
+                hips = ref[[J["right_hip"], J["left_hip"]], :2] - WAIST * torso
+                wide = hips + np.array([[-1.0], [1.0]]) * 0.5 * (hips[1] - hips[0])
+                below = np.array([wide[0], wide[1], wide[1] + down, wide[0] + down])
             layer = hidden_body_layer(photo, alpha, mesh, parts, regions, segments, retarget.active,
-                                      spacing=spacing, blend=cfg.blend * size)  # fmt: skip
+                                      spacing=spacing, blend=cfg.blend * size, below=below)  # fmt: skip
         if layer is not None:
             uv = np.vstack([mesh.vertices, layer.mesh.vertices + (w_out, 0)])
             mesh = Mesh(
