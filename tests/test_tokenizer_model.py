@@ -9,10 +9,10 @@ from test_tokenizer_helpers import synthetic_dance, tiny_config
 
 from xdancer.checkpoint import load_checkpoint
 from xdancer.pose.normalize import PoseNormalizer, normalize, sequence_transform
-from xdancer.pose.skeleton import LEFT_HAND, NUM_KEYPOINTS, PART_NAMES, kp
+from xdancer.pose.skeleton import LEFT_HAND, NUM_KEYPOINTS
 from xdancer.tokenizer import PoseTokenizer, load_tokenizer
 from xdancer.tokenizer.config import TokenizerConfig, TokenizerTrainConfig
-from xdancer.tokenizer.vqvae import PoseVQVAE, anchor_table, from_anchored, masked_input, to_anchored
+from xdancer.tokenizer.vqvae import PoseVQVAE
 from xdancer.train.tokenizer import export_tokenizer
 
 
@@ -22,14 +22,11 @@ def batch(b=3, t=16, seed=0) -> torch.Tensor:
     )
 
 
-@pytest.mark.parametrize("anchored", [False, True])
 @pytest.mark.parametrize("variant", ["multi_part", "single_codebook"])
 @pytest.mark.parametrize("stride,k", [(1, 2), (2, 1), (4, 3)])
-def test_shapes_and_token_round_trip(variant, stride, k, anchored):
+def test_shapes_and_token_round_trip(variant, stride, k):
     torch.manual_seed(0)
-    model = PoseVQVAE(
-        tiny_config(variant=variant, temporal_stride=stride, tokens_per_part=k, anchored=anchored)
-    )
+    model = PoseVQVAE(tiny_config(variant=variant, temporal_stride=stride, tokens_per_part=k))
     x = batch(2, 16)
     out = model(x)
     assert out.recon.shape == x.shape and out.tokens.shape == (2, 16 // stride, 5, k)
@@ -56,10 +53,9 @@ def test_bad_shapes_are_rejected():
         TokenizerTrainConfig(window=33)
 
 
-@pytest.mark.parametrize("anchored", [False, True])
-def test_masked_points_do_not_change_the_loss(anchored):
+def test_masked_points_do_not_change_the_loss():
     torch.manual_seed(0)
-    model = PoseVQVAE(tiny_config(anchored=anchored)).eval()
+    model = PoseVQVAE(tiny_config()).eval()
     x = batch(2, 16)
     x[:, :, LEFT_HAND, 2] = 0  # the left hand is unseen ...
     y = x.clone()
@@ -71,24 +67,6 @@ def test_masked_points_do_not_change_the_loss(anchored):
     z = x.clone()
     z[:, :, 0, :2] += 1.0
     assert model(z).loss.item() != pytest.approx(a.loss.item(), abs=1e-6)
-
-
-def test_anchored_representation_inverts_and_hand_tokens_follow_the_wrist():
-    index, anchored = anchor_table()
-    x = masked_input(batch(2, 16))
-    local = to_anchored(x, index, anchored)
-    seen = x[..., 2] > 0
-    assert torch.allclose(from_anchored(local[..., :2], index, anchored)[seen], x[..., :2][seen], atol=1e-6)
-    assert torch.equal(local[:, :, kp("left_wrist")], x[:, :, kp("left_wrist")])  # anchors stay put
-    # moving the left wrist and hand together changes nothing the left-hand token sees
-    torch.manual_seed(0)
-    model = PoseVQVAE(tiny_config(anchored=True))
-    model(x)
-    moved = x.clone()
-    moved[:, :, [kp("left_wrist"), *range(LEFT_HAND.start, LEFT_HAND.stop)], :2] += torch.tensor([0.3, -0.2])
-    a, b = model.encode(x), model.encode(moved)
-    left = PART_NAMES.index("left_hand")
-    assert torch.equal(a[:, :, left], b[:, :, left])
 
 
 def test_eval_mode_is_deterministic_and_leaves_codebooks_alone():
@@ -105,11 +83,10 @@ def test_eval_mode_is_deterministic_and_leaves_codebooks_alone():
         assert torch.equal(v, before[k]), k
 
 
-@pytest.mark.parametrize("anchored", [False, True])
-def test_tiny_model_overfits_one_batch(anchored):
+def test_tiny_model_overfits_one_batch():
     torch.manual_seed(0)
     cfg = tiny_config(hidden=32, decoder_hidden=48, codebook_size=64, tokens_per_part=2, temporal_stride=1,
-                      dead_code_threshold=0.0, anchored=anchored)  # fmt: skip
+                      dead_code_threshold=0.0)  # fmt: skip
     model = PoseVQVAE(cfg)
     x = batch(1, 8)
     opt = torch.optim.AdamW(model.parameters(), lr=5e-3)
@@ -148,27 +125,3 @@ def test_checkpoint_round_trip_and_pose_sequence_api(tmp_path):
     # dtype agnostic: float64 weights give (almost) the same poses
     tok64 = load_tokenizer(tmp_path / "tok").to(dtype=torch.float64)
     assert torch.allclose(tok64.decode(tokens[None]).float(), tok.decode(tokens[None]), atol=1e-4)
-
-
-@pytest.mark.parametrize("mask_unseen", [True, False])
-def test_unseen_parts_do_not_train_their_codebook(mask_unseen):
-    """Windows where the left hand is unseen leave the left-hand codebook as it would be without them."""
-    y = batch(4, 16)
-    y[1:, :, LEFT_HAND, 2] = 0  # the left hand is seen in window 0 only
-    codebooks = []
-    for poses in (y[:2], y):  # the same seen hand, with one or three windows that lack it
-        torch.manual_seed(0)
-        model = PoseVQVAE(tiny_config(anchored=True, mask_unseen=mask_unseen, dead_code_threshold=0))
-        model(poses)  # one EMA update (no k-means init, no restarts: both draw random numbers)
-        codebooks.append(model.quantizers[PART_NAMES.index("left_hand")].vq.codebook.clone())
-    assert torch.equal(codebooks[0], codebooks[1]) == mask_unseen
-
-
-def test_quantizer_nearest_codes_match_the_library():
-    torch.manual_seed(0)
-    model = PoseVQVAE(tiny_config(mask_unseen=True, kmeans_init=True))
-    model(batch(2, 16))
-    model.eval()
-    for q in model.quantizers:
-        z = torch.randn(2, 5, q.heads * q.code_dim)
-        assert torch.equal(q(z).indices, q.nearest(z))

@@ -33,10 +33,6 @@ class TokenizerConfig:
     ema_decay, commitment_weight, dead_code_threshold: vector-quantize-pytorch's EMA decay,
         commitment loss weight, and expected usage below which a code is restarted from the batch.
     confidence_weight: weight of the confidence loss (binary cross-entropy) beside the coordinate L1.
-    anchored: encode and decode the head and hands relative to the neck and wrists of the upper body
-        (see :mod:`xdancer.tokenizer.vqvae`); False keeps every part in the body frame.
-    mask_unseen: multi-part only: token frames where a part has no seen point do not update that
-        part's codebook (see :mod:`xdancer.tokenizer.quantizer`).
     """
 
     variant: str = "multi_part"
@@ -53,8 +49,6 @@ class TokenizerConfig:
     dead_code_threshold: float = 2.0
     kmeans_init: bool = True
     confidence_weight: float = 0.1
-    anchored: bool = False
-    mask_unseen: bool = False
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:

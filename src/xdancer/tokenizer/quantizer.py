@@ -2,10 +2,7 @@
 
 EMA codebook updates and the commitment loss follow X-Dancer (VQ-VAE-2 style); dead codes (expected
 usage below ``dead_code_threshold``) are restarted from the current batch, which keeps small
-codebooks fully used. A ``seen`` mask keeps time steps where a part is not visible out of the codebook
-statistics (k-means init, EMA, restarts) and the commitment loss: motion capture has no hands, and
-without the mask the hand codebooks would be re-seeded from "no hand" vectors until they collapse.
-``heads`` tokens are drawn per time step, either each from its own codebook
+codebooks fully used. ``heads`` tokens are drawn per time step, either each from its own codebook
 (``separate_codebooks=True``, the multi-part tokenizer's K tokens per part) or all from one shared
 codebook (the single-codebook ablation).
 """
@@ -57,29 +54,12 @@ class Quantizer(nn.Module):
             kmeans_iters=10,
         )
 
-    def forward(self, z: torch.Tensor, seen: torch.Tensor | None = None) -> QuantizerOutput:
-        """z: (B, N, heads * code_dim), seen: optional (B, N) bool -> quantized latents, indices, commitment.
-
-        Every time step is quantised to its nearest code; in training only the ``seen`` ones update the
-        codebooks and count in the commitment loss (all of them when none is seen).
-        """
-        mask = seen if self.training and seen is not None and bool(seen.any()) else None
-        quantized, indices, loss = self.vq(z, mask=mask)
+    def forward(self, z: torch.Tensor) -> QuantizerOutput:
+        """z: (B, N, heads * code_dim) -> quantized latents, code indices and commitment loss."""
+        quantized, indices, loss = self.vq(z)
         if indices.ndim == 2:  # one head: (B, N) -> (B, N, 1)
             indices = indices.unsqueeze(-1)
-        if mask is not None:  # the library leaves masked steps without a code: give them their nearest
-            indices = torch.where(mask[..., None], indices, self.nearest(z))
-            codes = self.lookup(indices)
-            quantized = torch.where(mask[..., None], quantized, z + (codes - z).detach())
         return QuantizerOutput(quantized, indices, loss.sum())
-
-    def nearest(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, N, heads * code_dim) -> (B, N, heads) long: the nearest code of each head (Euclidean)."""
-        b, n = z.shape[:2]
-        zz = z.detach().reshape(b * n, self.heads, self.code_dim).transpose(0, 1)  # (heads, B*N, D)
-        codebook = self.vq.codebook
-        codebook = codebook.expand(self.heads, -1, -1) if codebook.ndim == 2 else codebook  # (heads, S, D)
-        return torch.cdist(zz, codebook.to(zz)).argmin(-1).transpose(0, 1).reshape(b, n, self.heads)
 
     def lookup(self, indices: torch.Tensor) -> torch.Tensor:
         """(B, N, heads) long -> (B, N, heads * code_dim), the codes a forward pass would return."""

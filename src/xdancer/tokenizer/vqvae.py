@@ -7,9 +7,6 @@ and confidences. Single-codebook (the paper's ablation): one encoder over all 13
 codebook shared by all 5 x K tokens of a token frame.
 
 Shapes: poses (B, T, 134, 3) normalised coordinates + confidence; tokens (B, T / stride, P=5, K) long.
-Anchored (``cfg.anchored``): the head and the hands are encoded relative to the upper body's neck and
-wrists and decoded relative to the *decoded* neck and wrists, so their tokens spend their bits on the
-shape of the face and fingers, not on where the hand is (which the upper body already says).
 Confidence-aware: undetected points (confidence 0) have their coordinates zeroed at the input and
 weigh nothing in the coordinate loss, so they neither inform nor teach the model; the decoder still
 learns to predict the confidence itself (binary cross-entropy), which tells the renderer what is
@@ -24,25 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from xdancer.pose.skeleton import NUM_KEYPOINTS, PART_NAMES, PARTS, kp
+from xdancer.pose.skeleton import NUM_KEYPOINTS, PART_NAMES, PARTS
 from xdancer.tokenizer.config import TokenizerConfig
 from xdancer.tokenizer.quantizer import Quantizer
 
 NUM_PARTS = len(PART_NAMES)
-# The anchored representation: part -> the upper-body point it is expressed relative to.
-PART_ANCHORS: dict[str, int] = {
-    "head": kp("neck"),
-    "left_hand": kp("left_wrist"),
-    "right_hand": kp("right_wrist"),
-}
-
-
-def anchor_table() -> tuple[torch.Tensor, torch.Tensor]:
-    """(134,) long index of each point's anchor (itself if none) and (134, 1) float 1 where anchored."""
-    index = torch.arange(NUM_KEYPOINTS)
-    for part, anchor in PART_ANCHORS.items():
-        index[list(PARTS[part])] = anchor
-    return index, (index != torch.arange(NUM_KEYPOINTS)).float()[:, None]
 
 
 @dataclass
@@ -113,25 +96,6 @@ def masked_input(poses: torch.Tensor) -> torch.Tensor:
     return torch.cat([poses[..., :2] * seen, poses[..., 2:3]], dim=-1)
 
 
-def to_anchored(x: torch.Tensor, anchor_index: torch.Tensor, anchored: torch.Tensor) -> torch.Tensor:
-    """Masked input (B, T, 134, 3) -> the same with head and hand x, y relative to their anchors.
-
-    Unseen points stay at 0. An unseen anchor was zeroed by :func:`masked_input`, so its part keeps
-    its body-frame coordinates (rare: a hand detected without its wrist).
-    """
-    seen = (x[..., 2:3] > 0).to(x.dtype)
-    xy = (x[..., :2] - anchored.to(x) * x[..., anchor_index, :2]) * seen
-    return torch.cat([xy, x[..., 2:3]], dim=-1)
-
-
-def from_anchored(xy: torch.Tensor, anchor_index: torch.Tensor, anchored: torch.Tensor) -> torch.Tensor:
-    """Decoded (B, T, 134, 2) with anchored parts relative to their anchors -> body-frame coordinates.
-
-    The anchors (neck, wrists) are not anchored themselves, so one gather adds their decoded position.
-    """
-    return xy + anchored.to(xy) * xy[..., anchor_index, :]
-
-
 def pose_loss(
     recon_xy: torch.Tensor, conf_logits: torch.Tensor, target: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,9 +121,6 @@ class PoseVQVAE(nn.Module):
         self.cfg = cfg
         k, d = cfg.tokens_per_part, cfg.code_dim
         self.part_index = [list(PARTS[name]) for name in PART_NAMES]
-        anchor_index, anchored = anchor_table()
-        self.register_buffer("anchor_index", anchor_index, persistent=False)
-        self.register_buffer("anchored", anchored, persistent=False)
         qkw = dict(code_dim=d, codebook_size=cfg.codebook_size, decay=cfg.ema_decay,
                    commitment_weight=cfg.commitment_weight, dead_code_threshold=cfg.dead_code_threshold,
                    kmeans_init=cfg.kmeans_init)  # fmt: skip
@@ -205,25 +166,18 @@ class PoseVQVAE(nn.Module):
         """poses (B, T, 134, 3) -> quantised (B, T', P*K*D), tokens (B, T', P, K), commitment loss."""
         self._check_poses(poses)
         x = masked_input(poses)
-        if self.cfg.anchored:
-            x = to_anchored(x, self.anchor_index, self.anchored)
         b, t = x.shape[:2]
-        multi = self.cfg.variant == "multi_part"
-        groups = self.part_index if multi else [list(range(NUM_KEYPOINTS))]
+        groups = self.part_index if self.cfg.variant == "multi_part" else [list(range(NUM_KEYPOINTS))]
         quantized, tokens, commit = [], [], x.new_zeros(())
         for idx, enc, q in zip(groups, self.encoders, self.quantizers, strict=True):
             xi = x[:, :, idx, :].reshape(b, t, -1).transpose(1, 2)  # (B, J_p * 3, T)
             z = enc(xi).transpose(1, 2)  # (B, T', K * D)
-            out = q(z, self._seen(x[:, :, idx, 2], z.shape[1]) if multi and self.cfg.mask_unseen else None)
+            out = q(z)
             quantized.append(out.quantized)
             tokens.append(out.indices)  # (B, T', K) or, single codebook, (B, T', P * K)
             commit = commit + out.commit_loss
         toks = torch.cat(tokens, dim=-1).reshape(b, -1, NUM_PARTS, self.cfg.tokens_per_part)
         return torch.cat(quantized, dim=-1), toks, commit
-
-    def _seen(self, conf: torch.Tensor, steps: int) -> torch.Tensor:
-        """(B, T, J) confidences of a part -> (B, T') bool: any of its points seen in the token frame."""
-        return (conf > 0).any(-1).reshape(conf.shape[0], steps, -1).any(-1)
 
     def _lookup(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens (B, T', P, K) -> quantised latents (B, T', P*K*D)."""
@@ -243,12 +197,7 @@ class PoseVQVAE(nn.Module):
         out = h.new_zeros(b, t, NUM_KEYPOINTS, 3)
         for idx, head in zip(self.part_index, self.heads, strict=True):
             out[:, :, idx, :] = head(h).transpose(1, 2).reshape(b, t, len(idx), 3)
-        xy = (
-            from_anchored(out[..., :2], self.anchor_index, self.anchored)
-            if self.cfg.anchored
-            else out[..., :2]
-        )
-        return xy, out[..., 2]
+        return out[..., :2], out[..., 2]
 
     # --- public API -------------------------------------------------------------------------------
 
