@@ -10,6 +10,7 @@ swinging on sines, the body swaying), so it runs without a trained motion model.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -208,11 +209,12 @@ def main() -> None:
         dt = time.perf_counter() - t0
         rows.append([f"{args.seconds:.0f} s dance to mp4 (lbs)", "512x512", f"{len(long) / dt:.1f} fps wall",
                      f"peak RSS {peak_rss_mb():.0f} MiB (whole process)"])  # fmt: skip
+    load = os.getloadavg()[1]  # over the last 5 minutes, about the length of this run
     record("Warp renderer", ["what", "size", "result", "notes"], rows,
            notes="`python benchmarks/bench_render.py`. Set-up excludes the photo's pose detection (median of 3 "
-           "after a warm-up that loads the segmentation model). The machine's 2 cores were shared with other "
-           "jobs while this ran (load average above 10), so wall-clock speeds are lower bounds; CPU fps is "
-           "frames per CPU-second of this process.")  # fmt: skip
+           "after a warm-up that loads the segmentation model). Load average over the run: "
+           f"{load:.1f} on {os.cpu_count()} logical CPUs; with other jobs on the cores, wall-clock speeds are "
+           "lower bounds. CPU fps is frames per CPU-second of this process.")  # fmt: skip
 
 
 if __name__ == "__main__":
