@@ -17,9 +17,10 @@ import numpy as np
 
 from xdancer.render.inpaint import inpaint
 from xdancer.render.mesh import Mesh, build_mesh
-from xdancer.render.rig import BONES, PARTS, geodesic_bone_distance, skin_weights, with_straight_fallback
+from xdancer.render.rig import BONES, PARTS, J, geodesic_bone_distance, skin_weights, with_straight_fallback
 
 ARM_PARTS = (PARTS.index("right_arm"), PARTS.index("left_arm"))
+WAIST = 0.4  # the waist lies this far up from the hips towards the neck (fraction of the torso)
 
 
 @dataclass
@@ -27,6 +28,17 @@ class HiddenLayer:
     mesh: Mesh  # in photo pixels
     weights: np.ndarray  # (V, B), arm bones excluded
     rgba: np.ndarray  # (H, W, 4) uint8 premultiplied texture: the inpainted body inside the layer
+
+
+def below_the_waist(joints: np.ndarray, height: int) -> np.ndarray:
+    """(4, 2) polygon from the waist of a rig (J, 3) down past the bottom of a frame ``height`` rows
+    tall, twice as wide as the hips: in a photo cut above the knees it is all skirt or trousers there,
+    also where the hands were held in front of it."""
+    torso = joints[J["pelvis"], :2] - joints[J["neck"], :2]
+    down = torso * 2.0 * height / max(float(np.linalg.norm(torso)), 1e-6)
+    hips = joints[[J["right_hip"], J["left_hip"]], :2] - WAIST * torso
+    wide = hips + np.array([[-1.0], [1.0]]) * 0.5 * (hips[1] - hips[0])
+    return np.array([wide[0], wide[1], wide[1] + down, wide[0] + down])
 
 
 def hidden_body_layer(

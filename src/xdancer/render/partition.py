@@ -1,30 +1,39 @@
 """Body parts at pixel level, and one mesh per part.
 
-The rig's weights (rig.py) say which part -- torso, an arm, a leg -- each vertex of a mesh of the
-whole silhouette belongs to. A single mesh, though, joins the parts with triangles that straddle
-their boundary: where a thin arm hangs against the body, most of its triangles reach into the body,
-and when the arm moves they either smear the photo across the gap or are torn off (warp.py's
-``tear``), taking the arm's pixels with them, so the arm comes out thinner than it is or without its
-hand. Meshing each part on its own, with triangles that end on the part's boundary, keeps every pixel
-of the arm on the arm:
+The rig's weights (rig.py) say which part -- torso, an arm, a leg, the head -- each vertex of a mesh
+of the whole silhouette belongs to. A single mesh, though, joins the parts with triangles that
+straddle their boundary: where a thin arm hangs against the body, most of its triangles reach into
+the body, and when the arm moves they either smear the photo across the gap or are torn off
+(warp.py's ``tear``), taking the arm's pixels with them, so the arm comes out thinner than it is or
+without its hand. Meshing each part on its own, with triangles that end on the part's boundary,
+keeps every pixel of the arm on the arm:
 
-1. ``part_labels``: the rig mesh's triangles whose vertices all belong to one part mark its sure
-   pixels; the pixels of the straddling triangles go to the part whose sure region reaches them first
+1. ``limb_radii`` / ``limb_reach`` / ``hand_outlines``: how thick each arm is (read off the
+   silhouette) and where its pixels may lie at all: across its bones, around its joints, inside its
+   hand's keypoints, but not beyond its end;
+2. ``part_labels``: pixels whose part weights (interpolated from the rig mesh's vertices) clearly
+   favour one part are that part's; the band between parts goes to the part that reaches it first
    across the photo's colour edges (marker-controlled watershed on the Lab colour gradient; Meyer's
    flooding, as in scikit-image), so the cut follows the sleeve's edge, not the triangles;
-2. ``part_meshes``: each part's pixels, grown by a pixel so that neighbouring parts overlap instead of
-   leaving a crack, are meshed separately (mesh.py).
+3. ``part_meshes``: each part's pixels, grown by two pixels so that neighbouring parts overlap instead
+   of leaving a crack, are meshed separately (mesh.py) and skinned by the part's own bones
+   (``part_weights``); ``part_handles`` binds ARAP handles to them.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from skimage.segmentation import watershed
 
+from xdancer.pose.skeleton import LEFT_HAND, RIGHT_HAND
+from xdancer.render.arap import barycentric_handles
 from xdancer.render.mesh import Mesh, build_mesh
 from xdancer.render.raster import rasterize_ids
 from xdancer.render.rig import (
+    BONE_INDEX,
     BONES,
     PARTS,
     geodesic_bone_distance,
@@ -34,6 +43,7 @@ from xdancer.render.rig import (
 
 PART_OF_BONE = np.array([PARTS.index(b.part) for b in BONES])
 ARM_PARTS = (PARTS.index("right_arm"), PARTS.index("left_arm"))
+HAND_OUTLINE = 1.3  # a hand's pixels: its keypoints' convex hull, grown this much about its centre
 
 
 def vertex_parts(weights: np.ndarray) -> np.ndarray:
@@ -71,6 +81,20 @@ def pixel_part_weights(mesh: Mesh, weights: np.ndarray, shape: tuple[int, int]) 
     bary /= np.maximum(bary.sum(axis=1, keepdims=True), 1e-9)
     out = np.zeros((h, w, len(PARTS)), np.float32)
     out[ys, xs] = np.einsum("nk,nkp->np", bary, vertex_parts(weights)[tri[f]])
+    return out
+
+
+def hand_outlines(kps: np.ndarray, skinned: np.ndarray, threshold: float) -> dict[int, np.ndarray]:
+    """{hand bone: (N, 2) polygon} for each skinned hand with at least three sure keypoints in the
+    photo pose (134, 3): their convex hull, grown ``HAND_OUTLINE`` times about its centre (the
+    keypoints sit inside the fingers)."""
+    out = {}
+    for side, hand in (("right", RIGHT_HAND), ("left", LEFT_HAND)):
+        pts = kps[hand][kps[hand, 2] >= threshold, :2]
+        if skinned[BONE_INDEX[f"{side}_hand"]] and len(pts) >= 3:
+            hull = cv2.convexHull(pts.astype(np.float32))[:, 0].astype(np.float64)
+            centre = hull.mean(axis=0)
+            out[BONE_INDEX[f"{side}_hand"]] = centre + HAND_OUTLINE * (hull - centre)
     return out
 
 
@@ -188,3 +212,47 @@ def part_weights(mesh: Mesh, part: int, segments: np.ndarray, active: np.ndarray
     bones = part_bones(part, active)
     distance = geodesic_bone_distance(mesh, segments, bones, reach, regions)
     return skin_weights(with_straight_fallback(distance, mesh, segments, bones), blend)
+
+
+def join_parts(pieces: list[tuple[int, Mesh]]) -> tuple[Mesh, np.ndarray, np.ndarray]:
+    """The part meshes as one Mesh, the (F,) part of each triangle, and the (n + 1,) vertex offset at
+    which each piece starts (and the total)."""
+    offsets = np.cumsum([0] + [len(m.vertices) for _, m in pieces])
+    mesh = Mesh(
+        np.vstack([m.vertices for _, m in pieces]),
+        np.vstack([m.triangles + n for (_, m), n in zip(pieces, offsets[:-1], strict=True)]),
+    )
+    return mesh, np.concatenate([np.full(len(m.triangles), p) for p, m in pieces]), offsets
+
+
+def part_handles(mesh: Mesh, pieces: list[tuple[int, Mesh]], offsets: np.ndarray, segments: np.ndarray,
+                 active: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """ARAP handles (arap.py) on the joined part meshes: (H,) bone, (H, 3) vertex ids, (H, 3)
+    barycentric weights. Each active bone gets two, at 0.2 and 0.8 of its segment, bound to its own
+    part's mesh (the parts overlap, so the first triangle holding the point could be another part's);
+    a piece that fewer than two of them landed on (a speck of a sleeve cut off from its arm) gets two
+    of its own on its main bone, or ARAP could neither place nor turn it."""
+    bone_of, ids, bary = [], [], []
+    for (p, piece), offset in zip(pieces, offsets[:-1], strict=True):
+        bones = [b for b in np.flatnonzero(active) if PART_OF_BONE[b] == p]
+        if not bones:
+            continue
+        points = [segments[b, 0] + t * (segments[b, 1] - segments[b, 0]) for b in bones for t in (0.2, 0.8)]
+        i, w = barycentric_handles(piece, np.asarray(points))
+        bone_of += [b for b in bones for _ in (0.2, 0.8)]
+        ids.append(i + offset)
+        bary.append(w)
+    _, component = connected_components(
+        coo_matrix((np.ones(len(mesh.edges)), mesh.edges.T), shape=(len(mesh.vertices),) * 2)
+    )
+    bound = np.concatenate(ids)[:, 0] if ids else np.zeros(0, dtype=np.int64)
+    for c in np.unique(component):
+        members = np.flatnonzero(component == c)
+        if len(np.unique(bound[component[bound] == c])) >= 2 or len(members) < 2:
+            continue
+        far = members[np.linalg.norm(mesh.vertices[members] - mesh.vertices[members[0]], axis=1).argmax()]
+        for vertex in (members[0], far):
+            bone_of.append(int(weights[members].sum(axis=0).argmax()))
+            ids.append(np.array([[vertex] * 3]))
+            bary.append(np.array([[1.0, 0.0, 0.0]]))
+    return np.asarray(bone_of), np.vstack(ids), np.vstack(bary)

@@ -7,6 +7,8 @@
 3. The edges are refined with a guided filter (He et al., "Guided Image Filtering", ECCV 2010; the
    opencv-contrib ximgproc implementation) steered by the photo, so the soft alpha follows real
    colour edges (hair, sleeves) instead of the network's blurry upsampled boundary.
+4. ``near_skeleton`` keeps only what lies near the photo's skeleton (a glowing floor, a pet or a bag
+   that touches the person stays in the background).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import cv2
 import numpy as np
 
 from xdancer.errors import InputError
+from xdancer.pose.skeleton import kp
+from xdancer.render.retarget import complete_reference
+from xdancer.render.rig import BONES, rig_joints
 
 
 @dataclass
@@ -110,3 +115,36 @@ def segment_person(
     alpha = cv2.ximgproc.guidedFilter(guide, hard.astype(np.float32), radius, cfg.guided_eps)
     band = cv2.dilate(hard.astype(np.uint8), np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)) > 0
     return (np.clip(alpha, 0.0, 1.0) * band).astype(np.float32)
+
+
+NARROW_BONES = ("upper_arm", "forearm", "hand", "shin", "foot")  # limbs: nothing wide hangs off them
+NARROW_REACH = 0.25  # their reach, relative to the wide parts'
+
+
+def near_skeleton(alpha: np.ndarray, kps: np.ndarray, threshold: float, reach: float) -> np.ndarray:
+    """Keep only the part of the person alpha near the photo's skeleton: within ``reach`` pixels of
+    the torso, hips, thighs and head (wide clothes, hair), within a quarter of it of the arms, shins and
+    feet.
+
+    The segmenter sometimes counts what touches the person as the person (a glowing floor, a pet at
+    the feet, a bag on the ground); left in, it would dance along with the nearest limb. Cut off,
+    it stays in the background plate, where it belongs.
+    """
+    joints = complete_reference(rig_joints(kps, threshold), threshold)
+    keep = np.zeros(alpha.shape, np.float32)
+    for narrow in (False, True):
+        lines = np.full(alpha.shape, 255, np.uint8)
+        for b in BONES:
+            if b.name.endswith(NARROW_BONES) != narrow:
+                continue
+            if min(joints[b.parent_joint, 2], joints[b.child_joint, 2]) >= threshold:
+                p, q = (tuple(np.round(joints[j, :2]).astype(int)) for j in (b.parent_joint, b.child_joint))
+                cv2.line(lines, p, q, 0, 2)
+        if not narrow:  # the head's keypoints too (hair and hats are wide)
+            head = [kp(n) for n in ("nose", "right_eye", "left_eye", "right_ear", "left_ear")]
+            for x, y in np.round(kps[head][kps[head, 2] >= threshold, :2]).astype(int):
+                cv2.circle(lines, (int(x), int(y)), 1, 0, -1)
+        limit = NARROW_REACH * reach if narrow else reach
+        dist = cv2.distanceTransform(lines, cv2.DIST_L2, 5)
+        keep = np.maximum(keep, np.clip((limit - dist) / 2.0 + 0.5, 0.0, 1.0))
+    return alpha * keep

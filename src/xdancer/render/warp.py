@@ -22,20 +22,26 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from xdancer.errors import InputError
 from xdancer.pose.sequence import PoseSequence
-from xdancer.pose.skeleton import LEFT_HAND, RIGHT_HAND, kp
-from xdancer.render.arap import ARAPDeformer, barycentric_handles
+from xdancer.render.arap import ARAPDeformer
 from xdancer.render.base import DEFAULT_HEIGHT, output_size_for
 from xdancer.render.inpaint import METHODS, background_plate
-from xdancer.render.layers import hidden_body_layer
+from xdancer.render.layers import below_the_waist, hidden_body_layer
 from xdancer.render.mesh import Mesh, build_mesh
-from xdancer.render.partition import limb_radii, limb_reach, part_labels, part_meshes, part_weights
+from xdancer.render.partition import (
+    hand_outlines,
+    join_parts,
+    limb_radii,
+    limb_reach,
+    part_handles,
+    part_labels,
+    part_meshes,
+    part_weights,
+)
 from xdancer.render.raster import backward_affines, composite, dense_map, rasterize_ids
-from xdancer.render.retarget import RetargetedFrame, Retargeter, bone_affines, complete_reference
+from xdancer.render.retarget import RetargetedFrame, Retargeter, bone_affines
 from xdancer.render.rig import (
     BONE_INDEX,
     BONES,
@@ -46,7 +52,7 @@ from xdancer.render.rig import (
     rig_joints,
     skin_weights,
 )  # fmt: skip
-from xdancer.render.segment import SegmentConfig, segment_person
+from xdancer.render.segment import SegmentConfig, near_skeleton, segment_person
 from xdancer.render.upper_body import frame_height_for, lacks_hips, legs_cut, pin_weights, waist_up_pose
 
 # Back-to-front layer orders. Facing the camera, arms are in front of the torso and the torso (the
@@ -56,6 +62,9 @@ from xdancer.render.upper_body import frame_height_for, lacks_hips, legs_cut, pi
 FRONT_ORDER = ("right_leg", "left_leg", "torso", "right_arm", "left_arm", "head")
 BACK_ORDER = ("right_arm", "left_arm", "right_leg", "left_leg", "head", "torso")
 HIDDEN_PART = -1  # part index of the hidden body layer's triangles, drawn beneath all others
+# The thickest an arm is taken to be, in ``arm_radius``, when its thickness is read off the
+# silhouette (partition.limb_radii): a puffed sleeve; thinner arms take what the silhouette shows.
+ARM_REACH = 1.75
 
 
 @dataclass
@@ -74,7 +83,9 @@ class WarpRendererConfig:
         quadrilateral counts as touching the torso bone; limbs closer than this to their own bone
         stay limbs even where they cross the torso.
     tear: a triangle whose edge grows beyond this factor is not drawn (the mesh tears there).
-    arm_radius: thickest an arm can be (fraction of the height): clothes beyond it stay with the body.
+    arm_radius: an arm's half-width when the silhouette cannot tell (an arm against the body all
+        along; fraction of the height); otherwise it is read off the silhouette, between 0.75 and
+        ``ARM_REACH`` times this. Clothes beyond it stay with the body.
     hidden_layer: mesh the body that arms cover in the photo again, beneath them (layers.py).
     body_reach: person pixels farther than this (fraction of the height) from every bone and keypoint
         stay in the background (a glowing floor, a pet, a bag the segmenter took for the person).
@@ -139,44 +150,6 @@ class PreparedPhoto:
     n_main: int  # vertices [0, n_main) form the photo's mesh, the rest the hidden body layer
     upper_body: bool = False  # the photo is cut at the waist: virtual hips (upper_body.py)
     pin: np.ndarray | None = None  # (V,) pull of each vertex back to its photo place (cut bottom edge)
-
-
-NARROW_BONES = ("upper_arm", "forearm", "hand", "shin", "foot")  # limbs: nothing wide hangs off them
-NARROW_REACH = 0.25  # their reach, relative to the wide parts'
-HAND_OUTLINE = 1.3  # a hand's pixels: its keypoints' convex hull, grown this much about its centre
-# How far across its bones an arm's pixels reach, in ``arm_radius``: a puffed sleeve is wider than
-# the arm that the rig weights allow for (measured by the detector-recovery test, docs/render.md).
-ARM_REACH = 1.75
-WAIST = 0.4  # the waist lies this far up from the hips towards the neck (fraction of the torso)
-
-
-def near_skeleton(alpha: np.ndarray, kps: np.ndarray, threshold: float, reach: float) -> np.ndarray:
-    """Keep only the part of the person alpha near the photo's skeleton: within ``reach`` pixels of
-    the torso, hips, thighs and head (wide clothes, hair), within a quarter of it of the arms, shins and
-    feet.
-
-    The segmenter sometimes counts what touches the person as the person (a glowing floor, a pet at
-    the feet, a bag on the ground); left in, it would dance along with the nearest limb. Cut off,
-    it stays in the background plate, where it belongs.
-    """
-    joints = complete_reference(rig_joints(kps, threshold), threshold)
-    keep = np.zeros(alpha.shape, np.float32)
-    for narrow in (False, True):
-        lines = np.full(alpha.shape, 255, np.uint8)
-        for b in BONES:
-            if b.name.endswith(NARROW_BONES) != narrow:
-                continue
-            if min(joints[b.parent_joint, 2], joints[b.child_joint, 2]) >= threshold:
-                p, q = (tuple(np.round(joints[j, :2]).astype(int)) for j in (b.parent_joint, b.child_joint))
-                cv2.line(lines, p, q, 0, 2)
-        if not narrow:  # the head's keypoints too (hair and hats are wide)
-            head = [kp(n) for n in ("nose", "right_eye", "left_eye", "right_ear", "left_ear")]
-            for x, y in np.round(kps[head][kps[head, 2] >= threshold, :2]).astype(int):
-                cv2.circle(lines, (int(x), int(y)), 1, 0, -1)
-        limit = NARROW_REACH * reach if narrow else reach
-        dist = cv2.distanceTransform(lines, cv2.DIST_L2, 5)
-        keep = np.maximum(keep, np.clip((limit - dist) / 2.0 + 0.5, 0.0, 1.0))
-    return alpha * keep
 
 
 class WarpRenderer:
@@ -280,68 +253,26 @@ class WarpRenderer:
             if joints[J[f"{side}_wrist"], 2] < cfg.keypoint_threshold:
                 for bone in ("upper_arm", "forearm", "hand"):
                     skinned[BONE_INDEX[f"{side}_{bone}"]] = False
-        # A seen hand holds everything inside the outline of its 21 keypoints (a little beyond the
-        # knuckles' centres), even where the hand lies on a thigh or the belly nearer to their bones.
-        limbs = dict(regions)
-        for side, hand in (("right", RIGHT_HAND), ("left", LEFT_HAND)):
-            pts = kps[hand][kps[hand, 2] >= cfg.keypoint_threshold, :2]
-            if skinned[BONE_INDEX[f"{side}_hand"]] and len(pts) >= 3:
-                hull = cv2.convexHull(pts.astype(np.float32))[:, 0].astype(np.float64)
-                centre = hull.mean(axis=0)
-                limbs[BONE_INDEX[f"{side}_hand"]] = (centre + HAND_OUTLINE * (hull - centre), 1.0)
+        # A seen hand holds everything inside the outline of its keypoints, even where it lies on a
+        # thigh or the belly nearer to their bones.
+        outlines = hand_outlines(kps, skinned, cfg.keypoint_threshold)
+        limbs = {**regions, **{k: (polygon, 1.0) for k, polygon in outlines.items()}}
         distance = geodesic_bone_distance(mesh, segments, skinned, 1.5 * spacing, limbs, radius)
         weights = skin_weights(distance, cfg.blend * size)
-        # Each part (torso, arms, legs) meshed on its own along a pixel-level cut, so that no triangle
-        # joins an arm to the body (partition.py); each skinned by its own bones.
-        outlines = {k: limbs[k][0] for k in limbs if k not in regions}
+        # Each part (torso, arms, legs, head) meshed on its own along a pixel-level cut, so that no
+        # triangle joins an arm to the body (partition.py); each skinned by its own bones.
         reach = limb_reach(mask.shape, segments, skinned, radii, outlines)
-        labels = part_labels(photo, mask, mesh, weights, reach)
-        pieces = part_meshes(labels, spacing, contour_spacing=spacing / 2)
-        offsets = np.cumsum([0] + [len(m.vertices) for _, m in pieces])
-        mesh = Mesh(
-            np.vstack([m.vertices for _, m in pieces]),
-            np.vstack([m.triangles + n for (_, m), n in zip(pieces, offsets[:-1], strict=True)]),
+        pieces = part_meshes(
+            part_labels(photo, mask, mesh, weights, reach), spacing, contour_spacing=spacing / 2
         )
+        mesh, parts, offsets = join_parts(pieces)
         weights = np.vstack([part_weights(m, p, segments, skinned, 1.5 * spacing, cfg.blend * size, limbs)
                              for p, m in pieces])  # fmt: skip
-        parts = np.concatenate([np.full(len(m.triangles), p) for p, m in pieces])
 
         arap, handle_bones, handles = None, np.zeros(0, dtype=np.int64), np.zeros((0, 2))
         if cfg.deformation == "arap":
-            # Each bone's two handles are bound to its own part's mesh (the parts overlap). A handle
-            # off that mesh (the head segment's top above the hair) is bound to its nearest vertex;
-            # it is moved there too, so that the rest pose asks for no deformation.
-            hb, ids, bary = [], [], []
-            for (p, piece), offset in zip(pieces, offsets[:-1], strict=True):
-                bones = [b for b in np.flatnonzero(retarget.active) if PARTS.index(BONES[b].part) == p]
-                if not bones:
-                    continue
-                hp = [
-                    segments[b, 0] + t * (segments[b, 1] - segments[b, 0]) for b in bones for t in (0.2, 0.8)
-                ]
-                i, w = barycentric_handles(piece, np.asarray(hp))
-                hb += [b for b in bones for _ in (0.2, 0.8)]
-                ids.append(i + offset)
-                bary.append(w)
-            # A piece that fewer than two of them landed on (a speck of a sleeve cut off from its
-            # arm) gets two handles of its own on its main bone, or ARAP could not place and turn it.
-            _, component = connected_components(
-                coo_matrix((np.ones(len(mesh.edges)), mesh.edges.T), shape=(len(mesh.vertices),) * 2)
-            )
-            bound = np.concatenate(ids)[:, 0]
-            for c in np.unique(component):
-                members = np.flatnonzero(component == c)
-                if len(np.unique(bound[component[bound] == c])) >= 2 or len(members) < 2:
-                    continue
-                far = members[
-                    np.linalg.norm(mesh.vertices[members] - mesh.vertices[members[0]], axis=1).argmax()
-                ]
-                for vertex in (members[0], far):
-                    hb.append(int(weights[members].sum(axis=0).argmax()))
-                    ids.append(np.array([[vertex] * 3]))
-                    bary.append(np.array([[1.0, 0.0, 0.0]]))
-            ids, bary = np.vstack(ids), np.vstack(bary)
-            handle_bones, handles = np.asarray(hb), (mesh.vertices[ids] * bary[..., None]).sum(axis=1)
+            handle_bones, ids, bary = part_handles(mesh, pieces, offsets, segments, retarget.active, weights)
+            handles = (mesh.vertices[ids] * bary[..., None]).sum(axis=1)
             arap = ARAPDeformer(mesh, handles, cfg.arap_weight, bound=(ids, bary))
 
         # The body hidden behind the arms, as a layer beneath everything (layers.py). Its texture sits
@@ -350,15 +281,8 @@ class WarpRenderer:
         uv = mesh.vertices
         layer = None
         if cfg.hidden_layer:
-            # A photo cut above the knees: from the waist down it is all skirt or trousers, to the
-            # edge, also where the hands were held in front of it.
-            below = None
-            if upper_body:
-                torso = ref[J["pelvis"], :2] - ref[J["neck"], :2]
-                down = torso * 2.0 * h_out / max(float(np.linalg.norm(torso)), 1e-6)
-                hips = ref[[J["right_hip"], J["left_hip"]], :2] - WAIST * torso
-                wide = hips + np.array([[-1.0], [1.0]]) * 0.5 * (hips[1] - hips[0])
-                below = np.array([wide[0], wide[1], wide[1] + down, wide[0] + down])
+            # A photo cut above the knees: from the waist down it is all skirt or trousers.
+            below = below_the_waist(ref, h_out) if upper_body else None
             layer = hidden_body_layer(photo, alpha, mesh, parts, regions, segments, retarget.active,
                                       spacing=spacing, blend=cfg.blend * size, below=below)  # fmt: skip
         if layer is not None:
