@@ -22,7 +22,9 @@ def inputs(cfg: GPTConfig, B: int = 2, T: int | None = None, seed: int = 0):
         tokens=torch.randint(0, cfg.codebook_size, (B, T, cfg.n_parts, cfg.tokens_per_part), generator=g),
         music=torch.randn(B, T * cfg.temporal_stride, cfg.music_dim, generator=g),
         global_context=torch.randn(B, cfg.global_dim, generator=g),
-        context_tokens=torch.randint(0, cfg.codebook_size, (B, cfg.n_context_frames, cfg.n_parts, cfg.tokens_per_part), generator=g),
+        context_tokens=torch.randint(
+            0, cfg.codebook_size, (B, cfg.n_context_frames, cfg.n_parts, cfg.tokens_per_part), generator=g
+        ),
     )
 
 
@@ -128,3 +130,17 @@ def test_missing_music_is_a_clear_error():
 def test_config_validation(bad):
     with pytest.raises(ValueError):
         tiny(**bad)
+
+
+def test_dropped_music_is_not_heard_and_needs_null_embeddings():
+    torch.manual_seed(0)
+    cfg = tiny(null_music=True)
+    model = MotionGPT(cfg).eval()
+    a, b = inputs(cfg, seed=0), inputs(cfg, seed=1)
+    b["tokens"], b["context_tokens"] = a["tokens"], a["context_tokens"]  # same dance, other music
+    keep = torch.tensor([True, False])
+    la, lb = model(**a, keep_music=keep).logits, model(**b, keep_music=keep).logits
+    assert torch.equal(la[1], lb[1])  # the dropped row hears the same "no music"
+    assert not torch.allclose(la[0], lb[0])  # the kept row hears its own
+    with pytest.raises(ValueError, match="null_music"):
+        MotionGPT(tiny())(**a, keep_music=keep)

@@ -26,7 +26,9 @@ def test_sample_logits_filters():
     assert len(set(wide.tolist())) >= 4
 
 
-@pytest.mark.parametrize("bad", [dict(temperature=-1), dict(top_k=0), dict(top_p=0.0), dict(top_p=1.5)])
+@pytest.mark.parametrize(
+    "bad", [dict(temperature=-1), dict(top_k=0), dict(top_p=0.0), dict(top_p=1.5), dict(guidance=-1)]
+)
 def test_sampling_config_validation(bad):
     with pytest.raises(ValueError):
         SamplingConfig(**bad)
@@ -100,7 +102,9 @@ def test_overlap_is_not_resampled():
     cfg, model, music, glob = setup(frames=17)
     s = SamplingConfig(temperature=1.0, seed=3)
     long = generate(model, 17, music, glob, sampling=s)
-    short = generate(model, cfg.window_frames, music[:, : cfg.window_frames * cfg.temporal_stride], glob, sampling=s)
+    short = generate(
+        model, cfg.window_frames, music[:, : cfg.window_frames * cfg.temporal_stride], glob, sampling=s
+    )
     assert torch.equal(long[:, : cfg.window_frames], short)
 
 
@@ -130,3 +134,32 @@ def test_unconditioned_model_needs_a_batch_size_and_short_music_is_refused():
     cfg, model, music, glob = setup(frames=5)
     with pytest.raises(ValueError, match="music covers"):
         generate(model, 9, music, glob)
+
+
+def test_guided_greedy_equals_the_uncached_reference():
+    """uncond + g (cond - uncond) at every position, with the uncached forward written out by hand."""
+    cfg, model, music, glob = setup(B=2, frames=6, null_music=True)
+    W, g = cfg.window_frames, 2.5
+    got = generate(model, W, music, glob, sampling=SamplingConfig(temperature=0, guidance=g)).reshape(2, -1)
+    flat = torch.zeros(2, 0, dtype=torch.long)
+    no_music = torch.zeros(2, dtype=torch.bool)  # keep_music False: every row drops its music
+    with torch.no_grad():
+        for _ in range(W * cfg.tokens_per_frame):
+            cond = model(flat, music, glob).logits[:, -1]
+            uncond = model(flat, music, glob, keep_music=no_music).logits[:, -1]
+            flat = torch.cat([flat, (uncond + g * (cond - uncond)).argmax(-1, keepdim=True)], 1)
+    assert torch.equal(got, flat)
+
+
+def test_guidance_zero_ignores_the_music_and_needs_a_null_model():
+    cfg, model, music, glob = setup(null_music=True)
+    other = (torch.randn_like(music), torch.randn_like(glob))
+    for guidance, same in ((0.0, True), (1.0, False)):
+        s = SamplingConfig(seed=2, guidance=guidance)
+        assert (
+            torch.equal(generate(model, 13, music, glob, sampling=s), generate(model, 13, *other, sampling=s))
+            == same
+        )
+    cfg, model, music, glob = setup()
+    with pytest.raises(ValueError, match="music dropout"):
+        generate(model, 13, music, glob, sampling=SamplingConfig(guidance=2.0))

@@ -39,6 +39,8 @@ class GPTConfig:
     music_kernel: int = 5  # token frames of music seen per frame (centred: music is known in advance)
     motion_context: bool = True  # (c) frames sampled uniformly from the previous segment, as prefix
     n_context_frames: int = 8
+    # --- classifier-free guidance on the music (Ho & Salimans 2022; MusicGen) ----------------------
+    null_music: bool = False  # learned "no music" embeddings, trained by music dropout; enable guidance
 
     def __post_init__(self) -> None:
         positive = (

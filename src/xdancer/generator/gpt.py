@@ -111,7 +111,9 @@ class MusicEncoder(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.stride = cfg.temporal_stride
-        self.conv = nn.Conv1d(cfg.temporal_stride * cfg.music_dim, cfg.n_embd, cfg.music_kernel, padding=cfg.music_kernel // 2)
+        self.conv = nn.Conv1d(
+            cfg.temporal_stride * cfg.music_dim, cfg.n_embd, cfg.music_kernel, padding=cfg.music_kernel // 2
+        )
         self.out = nn.Linear(cfg.n_embd, cfg.n_embd)
         self.register_buffer("mean", torch.zeros(cfg.music_dim))
         self.register_buffer("std", torch.ones(cfg.music_dim))
@@ -139,9 +141,14 @@ class MotionGPT(nn.Module):
         if cfg.local_music:
             self.music = MusicEncoder(cfg)
         if cfg.global_music:
-            self.global_proj = nn.Sequential(nn.Linear(cfg.global_dim, C), nn.GELU(), nn.Linear(C, cfg.n_global_tokens * C))
+            self.global_proj = nn.Sequential(
+                nn.Linear(cfg.global_dim, C), nn.GELU(), nn.Linear(C, cfg.n_global_tokens * C)
+            )
             self.register_buffer("global_mean", torch.zeros(cfg.global_dim))
             self.register_buffer("global_std", torch.ones(cfg.global_dim))
+        if cfg.null_music:  # what a position hears when the music is dropped (guidance's other half)
+            self.null_music = nn.Parameter(torch.zeros(C))
+            self.null_global = nn.Parameter(torch.zeros(cfg.n_global_tokens, C))
         if cfg.motion_context:
             self.ctx_emb = nn.Parameter(torch.zeros(cfg.n_context_frames, C))
             self.ctx_null = nn.Parameter(torch.zeros(cfg.n_context_frames, C))  # "no previous segment"
@@ -152,6 +159,9 @@ class MotionGPT(nn.Module):
         self.apply(self._init_weights)
         for p in (self.slot_emb, self.frame_emb):
             nn.init.normal_(p, std=0.02)
+        if cfg.null_music:
+            nn.init.normal_(self.null_music, std=0.02)
+            nn.init.normal_(self.null_global, std=0.02)
         if cfg.motion_context:
             nn.init.normal_(self.ctx_emb, std=0.02)
             nn.init.normal_(self.ctx_null, std=0.02)
@@ -173,13 +183,28 @@ class MotionGPT(nn.Module):
 
     # --- conditioning -----------------------------------------------------------------------------
 
-    def embed_music(self, music: torch.Tensor | None) -> torch.Tensor | None:
-        """(B, T_pose, D) per-frame music -> (B, T_tok, C), or None when local sync is off."""
+    def _check_keep(self, keep: torch.Tensor | None) -> None:
+        if keep is not None and not self.cfg.null_music:
+            raise ValueError(
+                "this model has no 'no music' embedding (null_music=False): it cannot drop the music"
+            )
+
+    def embed_music(
+        self, music: torch.Tensor | None, keep: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
+        """(B, T_pose, D) per-frame music -> (B, T_tok, C), or None when local sync is off.
+
+        keep: optional (B,) bool; rows where it is False hear the learned "no music" embedding.
+        """
         if not self.cfg.local_music:
             return None
         if music is None:
             raise ValueError("this model uses frame-wise music (local_music=True): pass music")
-        return self.music(music)
+        emb = self.music(music)
+        self._check_keep(keep)
+        if keep is not None:
+            emb = torch.where(keep.view(-1, 1, 1), emb, self.null_music.to(emb))
+        return emb
 
     def prefix(
         self,
@@ -187,20 +212,28 @@ class MotionGPT(nn.Module):
         global_context: torch.Tensor | None = None,
         context_tokens: torch.Tensor | None = None,
         context_mask: torch.Tensor | None = None,
+        keep_music: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Prefix embeddings (B, n_prefix, C).
 
         global_context: (B, G) whole-track summary (conditioning a).
         context_tokens: (B, F, P, K) frames sampled from the previous segment (conditioning c), or
             None for "no previous segment"; context_mask (B,) bool marks rows that have one.
+        keep_music: optional (B,) bool; rows where it is False get the learned "no music" start tokens.
         """
         cfg, parts = self.cfg, []
         device, dtype = self.slot_emb.device, self.slot_emb.dtype
         if cfg.global_music:
             if global_context is None:
-                raise ValueError("this model uses the global music context (global_music=True): pass global_context")
+                raise ValueError(
+                    "this model uses the global music context (global_music=True): pass global_context"
+                )
             g = (global_context.to(dtype) - self.global_mean) / self.global_std
-            parts.append(self.global_proj(g).view(batch, cfg.n_global_tokens, cfg.n_embd))
+            tokens = self.global_proj(g).view(batch, cfg.n_global_tokens, cfg.n_embd)
+            self._check_keep(keep_music)
+            if keep_music is not None:
+                tokens = torch.where(keep_music.view(batch, 1, 1), tokens, self.null_global.to(tokens))
+            parts.append(tokens)
         if cfg.motion_context:
             null = self.ctx_null.unsqueeze(0).expand(batch, -1, -1)
             if context_tokens is None:
@@ -249,6 +282,7 @@ class MotionGPT(nn.Module):
         context_mask: torch.Tensor | None = None,
         targets: torch.Tensor | None = None,
         music_offset: int = 0,
+        keep_music: torch.Tensor | None = None,
     ) -> GPTOutput:
         """Next-token logits for a window.
 
@@ -257,6 +291,7 @@ class MotionGPT(nn.Module):
             frames before it (music around the window's edges, heard by the music convolution).
         targets: (B, T, P, K) / (B, N) tokens to score; when given, ``tokens`` are usually the same
             tensor and the loss is the mean next-token cross-entropy.
+        keep_music: optional (B,) bool; False rows are trained / scored without music (music dropout).
         Returns logits (B, L, V): logits[:, j] scores pose token j given tokens 0 .. j-1 (and the
         prefix); L = N with targets (and the loss), else N + 1 (capped at the window's length).
         """
@@ -268,11 +303,12 @@ class MotionGPT(nn.Module):
         # a full window has no position after its last token: scoring stops at the window's end
         L = N if targets is not None else min(N + 1, cfg.window_frames * cfg.tokens_per_frame)
         inputs = torch.cat([bos, flat], dim=1)[:, :L]
-        music_emb = self.embed_music(music)
+        music_emb = self.embed_music(music, keep_music)
         if music_emb is not None:
             music_emb = music_emb[:, music_offset:]
         table = self.position_table(music_emb, B, -(-L // cfg.tokens_per_frame))
-        x = torch.cat([self.prefix(B, global_context, context_tokens, context_mask), self.token_inputs(inputs, table)], dim=1)
+        prefix = self.prefix(B, global_context, context_tokens, context_mask, keep_music)
+        x = torch.cat([prefix, self.token_inputs(inputs, table)], dim=1)
         x = self.drop(x)
         for block in self.blocks:
             x = block(x)
@@ -308,7 +344,9 @@ class MotionGPT(nn.Module):
             a = F.layer_norm(h, (C,), g1, b1)
             qkv = torch.addmm(bqkv, a, wqkv).view(B, L, 3, nh, hs).permute(2, 0, 3, 1, 4)  # (3, B, nh, L, hs)
             cache.kv[i, :, :, :, start:end] = qkv[1:]
-            y = F.scaled_dot_product_attention(qkv[0], cache.kv[i, 0, :, :, :end], cache.kv[i, 1, :, :, :end], attn_mask=mask)
+            y = F.scaled_dot_product_attention(
+                qkv[0], cache.kv[i, 0, :, :, :end], cache.kv[i, 1, :, :, :end], attn_mask=mask
+            )
             h = torch.addmm(bo, y.transpose(1, 2).reshape(B * L, C), wo).add_(h)
             a = F.gelu(torch.addmm(bf, F.layer_norm(h, (C,), g2, b2), wf), approximate="tanh")
             h = torch.addmm(bp, a, wp).add_(h)

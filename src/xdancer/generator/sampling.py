@@ -6,6 +6,11 @@ token frames of the previous one *as given tokens* (they are continued, never re
 motion runs straight through the join; its global motion context is ``n_context_frames`` frames
 sampled uniformly from the previous window, and its music is the track's music at the window's
 frames. Music is embedded once for the whole track.
+
+Classifier-free guidance (``guidance`` g != 1, models trained with music dropout): every step runs
+the dance twice, with its music and with the learned "no music" embeddings, and samples from
+``uncond + g * (cond - uncond)`` logits (Ho & Salimans 2022; MusicGen), which strengthens what the
+music asks for beyond what the model's likelihood alone puts on it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ class SamplingConfig:
     top_k: int | None = None  # keep the k most likely codes
     top_p: float | None = None  # keep the smallest set of codes whose probability reaches p
     seed: int = 0
+    guidance: float = 1.0  # classifier-free guidance scale on the music (1 = none)
 
     def __post_init__(self) -> None:
         if not self.temperature >= 0:
@@ -34,6 +40,8 @@ class SamplingConfig:
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
         if self.top_p is not None and not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must lie in (0, 1], got {self.top_p}")
+        if not 0 <= self.guidance <= 10:
+            raise ValueError(f"guidance must lie in [0, 10], got {self.guidance}")
 
 
 def sample_logits(
@@ -103,8 +111,17 @@ def generate(
     device = model.head.weight.device
     gen = torch.Generator(device=device).manual_seed(sampling.seed)
     model.eval()
+    guided = sampling.guidance != 1.0
+    if guided and not cfg.null_music:
+        raise ValueError("guidance needs a model trained with music dropout (null_music=True)")
+    # Guidance runs 2B rows: the B dances with their music, then the same B without it.
+    keep = torch.arange(2 * B, device=device) < B if guided else None
+    rows = 2 * B if guided else B
 
-    music_emb = model.embed_music(music)  # (B, T_tok, C) for the whole track
+    def both(x: torch.Tensor | None) -> torch.Tensor | None:
+        return torch.cat([x, x]) if guided and x is not None else x
+
+    music_emb = model.embed_music(both(music), keep)  # (rows, T_tok, C) for the whole track
     if music_emb is not None and music_emb.shape[1] < n_frames:
         raise ValueError(f"music covers {music_emb.shape[1]} token frames, {n_frames} requested")
     out = torch.zeros(B, n_frames, n, dtype=torch.long, device=device)  # (B, T, n)
@@ -112,7 +129,8 @@ def generate(
     if prompt is not None:
         filled = min(prompt.shape[1], n_frames)
         out[:, :filled] = prompt[:, :filled].reshape(B, -1, n)
-    cache = model.new_cache(B)
+    cache = model.new_cache(rows)
+    global_context = both(global_context)
     emb = model.tok_emb.weight
     bar = tqdm(total=n_frames, desc="choreographing", unit="frame", disable=not progress)
     bar.update(filled)
@@ -121,26 +139,29 @@ def generate(
         end = min(start + W, n_frames)
         if start > 0 and cfg.motion_context:
             prev = start - (W - Ov)  # the previous window: [prev, prev + W)
-            context = out[:, context_indices(prev, prev + W, cfg.n_context_frames)]  # (B, F, n)
+            context = both(out[:, context_indices(prev, prev + W, cfg.n_context_frames)])  # (rows, F, n)
         window_music = None if music_emb is None else music_emb[:, start:end]
-        table = model.position_table(window_music, B, end - start)  # (B, (end-start) * n, C)
+        table = model.position_table(window_music, rows, end - start)  # (rows, (end-start) * n, C)
         # 1. prefill: prefix, BOS and every token already known in this window (overlap / prompt)
-        known = out[:, start:filled].reshape(B, -1)  # (B, m)
+        known = both(out[:, start:filled].reshape(B, -1))  # (rows, m)
         if known.shape[1] >= (end - start) * n:
             continue
         cache.reset()
-        bos = torch.full((B, 1), model.bos, dtype=torch.long, device=device)
-        x = torch.cat([model.prefix(B, global_context, context), model.token_inputs(torch.cat([bos, known], 1), table)], 1)
+        bos = torch.full((rows, 1), model.bos, dtype=torch.long, device=device)
+        prefix = model.prefix(rows, global_context, context, keep_music=keep)
+        x = torch.cat([prefix, model.token_inputs(torch.cat([bos, known], 1), table)], 1)
         logits = model.forward_cached(x, cache)
         # 2. one token at a time; position j's input is the token at j - 1 plus j's slot/frame/music
         flat = out[:, start:end].view(B, -1)  # (B, (end-start) * n), a view: writes land in out
         for j in range(known.shape[1], flat.shape[1]):
+            if guided:  # (2B, V) -> (B, V): uncond + g * (cond - uncond)
+                logits = torch.lerp(logits[B:], logits[:B], sampling.guidance)
             tok = sample_logits(logits, sampling.temperature, sampling.top_k, sampling.top_p, gen)
             flat[:, j] = tok
             if (j + 1) % n == 0:
                 bar.update(1)
             if j + 1 < flat.shape[1]:
-                x = (F.embedding(tok, emb) + table[:, j + 1]).unsqueeze(1)  # (B, 1, C)
+                x = (F.embedding(both(tok), emb) + table[:, j + 1]).unsqueeze(1)  # (rows, 1, C)
                 logits = model.forward_cached(x, cache)
         filled = end
     bar.close()

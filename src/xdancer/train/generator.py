@@ -66,6 +66,8 @@ class GeneratorTrainConfig:
     steps, batch_size, lr, warmup_steps, weight_decay, grad_clip: AdamW with cosine decay.
     augment, tempo_rates: mirror images and tempo changes (playback rates) of every training clip.
     context_dropout: share of windows trained without their motion context.
+    music_dropout: share of windows trained without their music (the learned "no music" embeddings
+        stand in), which makes classifier-free guidance possible at sampling; 0 = off.
     val_every / ckpt_every: steps between validations / resumable checkpoints.
     threads: torch CPU threads (0 = torch's default). out_dir: run folder; final model ``out_dir/generator``.
     """
@@ -83,6 +85,7 @@ class GeneratorTrainConfig:
     augment: bool = True
     tempo_rates: tuple[float, ...] = (0.9, 1.1)
     context_dropout: float = 0.1
+    music_dropout: float = 0.0
     val_every: int = 250
     val_batches: int = 8
     ckpt_every: int = 250
@@ -98,6 +101,8 @@ class GeneratorTrainConfig:
             raise ValueError("lr must be > 0; warmup_steps, weight_decay and grad_clip >= 0")
         if not 0 <= self.context_dropout <= 1:
             raise ValueError(f"context_dropout must lie in [0, 1], got {self.context_dropout}")
+        if not 0 <= self.music_dropout < 1:
+            raise ValueError(f"music_dropout must lie in [0, 1), got {self.music_dropout}")
         if self.threads < 0:
             raise ValueError("threads must be >= 0")
         if any(not 0.5 <= r <= 2.0 for r in self.tempo_rates):
@@ -134,7 +139,9 @@ def tokenize_split(dataset: str, split: str, tokenizer, augment: bool, tempo_rat
             norm, _ = normalize(keypoints)
             pad = (-len(norm)) % S
             norm = np.concatenate([norm, np.repeat(norm[-1:], pad, axis=0)])
-            feats = np.concatenate([music.features, np.repeat(music.features[-1:], pad, axis=0)]).astype(np.float32)
+            feats = np.concatenate([music.features, np.repeat(music.features[-1:], pad, axis=0)]).astype(
+                np.float32
+            )
             variants = [norm]
             if with_mirror:
                 mirrored = norm[:, MIRROR_PERMUTATION].copy()
@@ -205,10 +212,12 @@ def validation_picks(clips: list[TokenClip], cfg: GPTConfig, limit: int) -> list
     return [picks[i] for i in idx]
 
 
-def batch_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], cfg: GPTConfig, device: torch.device):
+def batch_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], cfg: GPTConfig, device: torch.device,
+               keep_music: torch.Tensor | None = None):  # fmt: skip
     b = {k: v.to(device) for k, v in batch.items()}
+    keep = None if keep_music is None else keep_music.to(device)
     return model(b["tokens"], b["music"], b["global_context"], b["context_tokens"], b["context_mask"],
-                 targets=b["tokens"], music_offset=cfg.music_kernel // 2)  # fmt: skip
+                 targets=b["tokens"], music_offset=cfg.music_kernel // 2, keep_music=keep)  # fmt: skip
 
 
 @torch.no_grad()
@@ -225,15 +234,22 @@ def validate(model: MotionGPT, clips: list[TokenClip], picks: list, batch: int, 
         correct += int((out.logits.argmax(-1).cpu() == b["tokens"].reshape(len(b["tokens"]), -1)).sum())
         n += len(b["tokens"])
     model.train(was)
-    return {"loss": loss / max(n, 1), "accuracy": correct / max(n * model.cfg.window_frames * model.cfg.tokens_per_frame, 1)}
+    return {
+        "loss": loss / max(n, 1),
+        "accuracy": correct / max(n * model.cfg.window_frames * model.cfg.tokens_per_frame, 1),
+    }
 
 
-def model_config_for(cfg: GPTConfig, tokenizer, clips: list[TokenClip]) -> GPTConfig:
-    """The configured GPT with the token layout of ``tokenizer`` and the music sizes of the data."""
+def model_config_for(
+    cfg: GPTConfig, tokenizer, clips: list[TokenClip], music_dropout: float = 0.0
+) -> GPTConfig:
+    """The configured GPT with the token layout of ``tokenizer``, the music sizes of the data and,
+    when the music is dropped in training, the "no music" embeddings."""
     return dataclasses.replace(
         cfg, codebook_size=tokenizer.codebook_size, n_parts=tokenizer.num_parts,
         tokens_per_part=tokenizer.tokens_per_part, temporal_stride=tokenizer.temporal_stride,
         music_dim=clips[0].music.shape[1], global_dim=clips[0].global_context.shape[0],
+        null_music=cfg.null_music or music_dropout > 0,
     )  # fmt: skip
 
 
@@ -266,11 +282,13 @@ def _train(cfg: GeneratorTrainConfig, dist: DistInfo, resume: bool) -> Path:
     tokenizer = load_tokenizer(cfg.tokenizer or None, device=dist.device)
     train_clips = tokenize_split(cfg.dataset, "train", tokenizer, cfg.augment, cfg.tempo_rates, dist.is_main)
     val_clips = tokenize_split(cfg.dataset, "val", tokenizer, False, enabled=dist.is_main)
-    mcfg = model_config_for(cfg.model, tokenizer, train_clips)
+    mcfg = model_config_for(cfg.model, tokenizer, train_clips, cfg.music_dropout)
     train_clips = [c for c in train_clips if len(c.tokens) >= mcfg.window_frames]
     val_clips = [c for c in val_clips if len(c.tokens) >= mcfg.window_frames]
     if not train_clips or not val_clips:
-        raise InputError(f"need train and val clips of at least {mcfg.window_frames * mcfg.temporal_stride} frames")
+        raise InputError(
+            f"need train and val clips of at least {mcfg.window_frames * mcfg.temporal_stride} frames"
+        )
     stats = music_statistics(train_clips)
     fill = stats["music.mean"]
     val_picks = validation_picks(val_clips, mcfg, cfg.val_batches * cfg.batch_size)
@@ -281,9 +299,14 @@ def _train(cfg: GeneratorTrainConfig, dist: DistInfo, resume: bool) -> Path:
         from xdancer.generator import load_generator
 
         start = load_generator(cfg.init, device=dist.device)
-        if start.cfg != mcfg:
+        # a model trained without music dropout can start one with it: only the null embeddings are new
+        if dataclasses.replace(start.cfg, null_music=mcfg.null_music) != mcfg or (
+            start.cfg.null_music and not mcfg.null_music
+        ):
             raise InputError(f"init checkpoint {cfg.init} has another architecture than the configured model")
-        model.load_state_dict(start.state_dict())
+        missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
+        if unexpected or any(not k.startswith("null_") for k in missing):
+            raise InputError(f"init checkpoint {cfg.init} does not fit the configured model")
     buffers = dict(model.named_buffers())
     for key, value in stats.items():
         if key in buffers:
@@ -316,7 +339,10 @@ def _train(cfg: GeneratorTrainConfig, dist: DistInfo, resume: bool) -> Path:
     while step < cfg.steps:
         set_lr(opt, cosine_lr(step, cfg.steps, cfg.lr, cfg.warmup_steps))
         picks = random_picks(train_clips, cfg.batch_size, mcfg, rng, cfg.context_dropout)
-        result = batch_loss(ddp_model, window_batch(train_clips, picks, mcfg, fill), mcfg, dist.device)
+        keep = (
+            torch.from_numpy(rng.random(cfg.batch_size) >= cfg.music_dropout) if cfg.music_dropout else None
+        )
+        result = batch_loss(ddp_model, window_batch(train_clips, picks, mcfg, fill), mcfg, dist.device, keep)
         opt.zero_grad(set_to_none=True)
         result.loss.backward()
         if cfg.grad_clip > 0:
