@@ -58,6 +58,7 @@ def main() -> None:
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--top-k", type=int, default=None)
     ap.add_argument("--top-p", type=float, default=None)
+    ap.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance on the music")
     args = ap.parse_args()
 
     from xdancer.choreograph import Choreographer
@@ -83,9 +84,9 @@ def main() -> None:
                      if val[(k + j) % len(val)].info.group != clip.info.group)  # fmt: skip
         sets = {
             "generated": chor(music, reference_pose=ref, seed=k, temperature=args.temperature, top_k=args.top_k,
-                              top_p=args.top_p, progress=False),
+                              top_p=args.top_p, guidance=args.guidance, progress=False),
             "other_song": chor(other.music.slice(0, frames), reference_pose=ref, seed=k, temperature=args.temperature,
-                               top_k=args.top_k, top_p=args.top_p, progress=False),
+                               top_k=args.top_k, top_p=args.top_p, guidance=args.guidance, progress=False),
             "retrieval": retrieve(music.features, library, mean, std),
         }  # fmt: skip
         for name, dance in sets.items():
@@ -110,7 +111,8 @@ def main() -> None:
         rows.append([label, g["n_sequences"], f(g["bas"]), f(g["bas_chance"]), f(g["div_k"]), f(g["fid_k"])])
     notes = (
         f"{len(val)} validation clips of {args.dataset} with music, first {args.seconds:g} s each; "
-        f"sampling temperature {args.temperature}, top-k {args.top_k}, top-p {args.top_p}; seeds 0..{len(val) - 1}. "
+        f"sampling temperature {args.temperature}, top-k {args.top_k}, top-p {args.top_p}, guidance {args.guidance}; "
+        f"seeds 0..{len(val) - 1}. "
         "BAS: Bailando's score (sigma 50 ms), bas_chance: the same against beats shifted over one beat period. "
         "DIV_k / FID_k: kinetic features z-normalised with the real set's statistics. All scored against the "
         "clip's own music."

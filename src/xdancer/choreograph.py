@@ -89,6 +89,7 @@ class Choreographer:
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
+        guidance: float = 1.0,
         progress: bool = True,
     ) -> PoseSequence:
         from xdancer.generator import SamplingConfig, generate
@@ -97,9 +98,12 @@ class Choreographer:
         cfg = self.generator.cfg
         # 1. Check inputs.
         try:
-            sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p, seed=int(seed))
+            sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p, seed=int(seed),
+                                      guidance=guidance)  # fmt: skip
         except ValueError as e:
             raise InputError(str(e)) from None
+        if guidance != 1.0 and not cfg.null_music:
+            raise InputError("guidance needs a generator trained with music dropout (music_dropout > 0)")
         n_pose = _dance_frames(music, seconds)
         if music.features.shape[1] != cfg.music_dim or music.global_context.size != cfg.global_dim:
             raise InputError(
@@ -130,7 +134,7 @@ class Choreographer:
         seq = seq.slice(0, n_pose)
         seq.meta = {
             "source": "xdancer.choreograph", "seed": int(seed), "temperature": temperature, "top_k": top_k,
-            "top_p": top_p, "tempo_bpm": float(music.tempo_bpm), "reference_pose": reference_pose is not None,
+            "top_p": top_p, "guidance": guidance, "tempo_bpm": float(music.tempo_bpm), "reference_pose": reference_pose is not None,
         }  # fmt: skip
         return seq
 
@@ -164,6 +168,7 @@ def choreograph(
     temperature: float = 1.0,
     top_k: int | None = None,
     top_p: float | None = None,
+    guidance: float = 1.0,
     progress: bool = True,
 ) -> PoseSequence:
     """A dance (30 fps PoseSequence) to ``music`` by the bundled models.
@@ -171,8 +176,9 @@ def choreograph(
     reference_pose: the photo's pose (T >= 1, its first frame is used): the dance starts from it and
         is placed in its pixel frame (``frame_size`` of the reference); otherwise a 512 x 896 canvas.
     seconds: dance length (default: the whole music). seed, temperature, top_k, top_p: sampling.
+    guidance: classifier-free guidance on the music (1 = none; needs a model trained with music dropout).
     """
     return _default_choreographer("cpu")(
         music, reference_pose=reference_pose, seconds=seconds, seed=seed, temperature=temperature,
-        top_k=top_k, top_p=top_p, progress=progress,
+        top_k=top_k, top_p=top_p, guidance=guidance, progress=progress,
     )  # fmt: skip
