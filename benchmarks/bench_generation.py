@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from benchmarks.common import peak_rss_mb, record
+from xdancer.choreograph import DEFAULT_GUIDANCE
 from xdancer.constants import POSE_FPS
 from xdancer.errors import InputError
 from xdancer.generator import GPTConfig, MotionGPT, SamplingConfig, generate, load_generator
@@ -63,19 +64,22 @@ def main() -> None:
     glob = torch.from_numpy(music.global_context)[None].to(args.device)
     n_tok = int(np.ceil(len(music) / cfg.temporal_stride))
     rows = []
-    for batch in (1, 4):
+    runs = [(1, 1.0), (4, 1.0)] + ([(1, DEFAULT_GUIDANCE)] if cfg.null_music else [])
+    for batch, guidance in runs:
         f, g = feats.expand(batch, -1, -1), glob.expand(batch, -1)
-        wall, cpu = timed(lambda f=f, g=g: generate(model, n_tok, f, g, sampling=SamplingConfig(seed=0)), args.repeats)
+        s = SamplingConfig(seed=0, guidance=guidance)
+        wall, cpu = timed(lambda f=f, g=g, s=s: generate(model, n_tok, f, g, sampling=s), args.repeats)
         tokens = n_tok * cfg.tokens_per_frame
-        rows.append([f"GPT tokens, batch {batch}", f"{args.seconds:g} s", f"{wall:.2f}", f"{cpu:.2f}",
+        label = f"GPT tokens, batch {batch}" + (f", guidance {guidance:g}" if guidance != 1.0 else "")
+        rows.append([label, f"{args.seconds:g} s", f"{wall:.2f}", f"{cpu:.2f}",
                      f"{args.seconds * batch / wall:.1f}x", f"{wall / tokens * 1e3:.2f}"])  # fmt: skip
     try:
         from xdancer.choreograph import Choreographer
 
         chor = Choreographer(device=args.device)
         wall, cpu = timed(lambda: chor(music, seed=0, progress=False), args.repeats)
-        rows.append(["choreograph (tokens + poses)", f"{args.seconds:g} s", f"{wall:.2f}", f"{cpu:.2f}",
-                     f"{args.seconds / wall:.1f}x", "-"])  # fmt: skip
+        rows.append(["choreograph (tokens + poses, default sampling)", f"{args.seconds:g} s", f"{wall:.2f}",
+                     f"{cpu:.2f}", f"{args.seconds / wall:.1f}x", "-"])  # fmt: skip
     except InputError as e:
         rows.append(["choreograph (tokens + poses)", f"{args.seconds:g} s", "-", "-", "-", f"not timed: {e}"])
     notes = (

@@ -58,7 +58,8 @@ def main() -> None:
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--top-k", type=int, default=None)
     ap.add_argument("--top-p", type=float, default=None)
-    ap.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance on the music")
+    ap.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (default: the model's)")
+    ap.add_argument("--seed", type=int, default=0, help="clip k is danced with seed SEED + k")
     args = ap.parse_args()
 
     from xdancer.choreograph import Choreographer
@@ -83,9 +84,9 @@ def main() -> None:
         other = next(val[(k + j) % len(val)] for j in range(1, len(val) + 1)
                      if val[(k + j) % len(val)].info.group != clip.info.group)  # fmt: skip
         sets = {
-            "generated": chor(music, reference_pose=ref, seed=k, temperature=args.temperature, top_k=args.top_k,
+            "generated": chor(music, reference_pose=ref, seed=args.seed + k, temperature=args.temperature, top_k=args.top_k,
                               top_p=args.top_p, guidance=args.guidance, progress=False),
-            "other_song": chor(other.music.slice(0, frames), reference_pose=ref, seed=k, temperature=args.temperature,
+            "other_song": chor(other.music.slice(0, frames), reference_pose=ref, seed=args.seed + k, temperature=args.temperature,
                                top_k=args.top_k, top_p=args.top_p, guidance=args.guidance, progress=False),
             "retrieval": retrieve(music.features, library, mean, std),
         }  # fmt: skip
@@ -112,7 +113,7 @@ def main() -> None:
     notes = (
         f"{len(val)} validation clips of {args.dataset} with music, first {args.seconds:g} s each; "
         f"sampling temperature {args.temperature}, top-k {args.top_k}, top-p {args.top_p}, guidance {args.guidance}; "
-        f"seeds 0..{len(val) - 1}. "
+        f"seeds {args.seed}..{args.seed + len(val) - 1}. "
         "BAS: Bailando's score (sigma 50 ms), bas_chance: the same against beats shifted over one beat period. "
         "DIV_k / FID_k: kinetic features z-normalised with the real set's statistics. All scored against the "
         "clip's own music."

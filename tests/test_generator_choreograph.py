@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from xdancer.choreograph import Choreographer
+from xdancer.choreograph import DEFAULT_GUIDANCE, Choreographer
 from xdancer.constants import CANVAS_HEIGHT, CANVAS_WIDTH, POSE_FPS
 from xdancer.errors import InputError
 from xdancer.generator import GPTConfig, MotionGPT, export_generator
@@ -113,3 +113,19 @@ def test_a_different_tokenizer_is_flagged(models, tmp_path):
         Choreographer(tok_path, tmp_path / "same")
     with pytest.warns(UserWarning, match="not the one the generator was trained with"):
         Choreographer(tok_path, tmp_path / "other")
+
+
+def test_guidance_defaults_to_the_models_and_is_refused_without_null_music(models, tmp_path):
+    m = music(2.0)
+    assert models(m, seed=0, progress=False).meta["guidance"] == 1.0  # trained without music dropout
+    with pytest.raises(InputError, match="music dropout"):
+        models(m, guidance=2.0, progress=False)
+    gcfg = GPTConfig(codebook_size=16, n_layer=1, n_head=2, n_embd=16, window_frames=8, overlap_frames=2,
+                     null_music=True)  # fmt: skip
+    export_generator(tmp_path / "gen", MotionGPT(gcfg), {})
+    export_tokenizer(tmp_path / "tok", models.tokenizer.model, PoseNormalizer.identity(), {})
+    guided = Choreographer(tmp_path / "tok", tmp_path / "gen")
+    assert guided(m, seed=0, progress=False).meta["guidance"] == DEFAULT_GUIDANCE
+    plain = guided(m, seed=0, guidance=1.0, progress=False)
+    assert plain.meta["guidance"] == 1.0
+    assert not np.array_equal(plain.keypoints, guided(m, seed=0, progress=False).keypoints)

@@ -50,6 +50,7 @@ class DanceOptions:
     temperature: float = 1.0
     top_k: int | None = None
     top_p: float | None = None
+    guidance: float | None = None  # classifier-free guidance on the music; None = the model's default
     side_by_side: bool = False  # photo | skeleton | result in each frame
 
     def __post_init__(self) -> None:
@@ -70,6 +71,8 @@ class DanceOptions:
             raise InputError(f"top_k must be >= 1, got {self.top_k}")
         if self.top_p is not None and not (0.0 < self.top_p <= 1.0):
             raise InputError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.guidance is not None and not (0.0 <= self.guidance <= 10.0):
+            raise InputError(f"guidance must be between 0 and 10, got {self.guidance}")
         if not (0 <= self.seed < 2**63):
             raise InputError(f"seed must be a non-negative integer, got {self.seed}")
 
@@ -197,6 +200,7 @@ class DancePipeline:
             temperature=options.temperature,
             top_k=options.top_k,
             top_p=options.top_p,
+            guidance=options.guidance,
             progress=progress,
         )
         if options.fps != poses.fps:

@@ -12,8 +12,9 @@ def register(add_command) -> None:
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (0 = always the likeliest token)")
     p.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest tokens only")
     p.add_argument("--top-p", type=float, default=None, help="nucleus sampling: the likeliest tokens up to this probability")
-    p.add_argument("--guidance", type=float, default=1.0,
-                   help="classifier-free guidance on the music: above 1 follows the music more (1 = off)")  # fmt: skip
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance on the music: above 1 follows the music more, 1 = off "
+                        "(default: 3.5 for generators trained with music dropout, like the bundled one)")  # fmt: skip
     p.add_argument("-o", "--output", required=True, help="pose sequence to write (.npz)")
     p.add_argument("--video", default=None, help="also write a skeleton video with the music (.mp4)")
     p.add_argument("--generator", default=None, help="generator checkpoint (default: the bundled one)")
@@ -37,7 +38,7 @@ def run(args) -> None:
 
     try:  # check the sampling options before any slow work
         SamplingConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
-                       guidance=args.guidance)  # fmt: skip
+                       guidance=1.0 if args.guidance is None else args.guidance)  # fmt: skip
     except ValueError as e:
         raise InputError(str(e)) from None
     reference = None

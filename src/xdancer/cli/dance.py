@@ -21,6 +21,8 @@ def _add_dance_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (lower = calmer)")
     p.add_argument("--top-k", type=int, default=None, help="sample only among the k likeliest tokens")
     p.add_argument("--top-p", type=float, default=None, help="nucleus sampling threshold in (0, 1]")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance on the music (1 = off; default: the generator's, 3.5)")  # fmt: skip
     p.add_argument("--diffusion-checkpoint", type=Path, default=None, help="diffusion renderer checkpoint")
 
 
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> None:
     options = DanceOptions(
         start=args.start, seconds=args.seconds, seed=args.seed, height=args.height, fps=args.fps,
         renderer=args.renderer, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-        side_by_side=args.side_by_side,
+        guidance=args.guidance, side_by_side=args.side_by_side,
     )  # fmt: skip
     dance_to_file(args.photo, args.music, args.out, options, poses_out=args.poses_out,
                   diffusion_checkpoint=args.diffusion_checkpoint)  # fmt: skip
