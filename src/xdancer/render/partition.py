@@ -146,7 +146,8 @@ def limb_reach(shape: tuple[int, int], segments: np.ndarray, active: np.ndarray,
 
 
 def part_labels(photo: np.ndarray, mask: np.ndarray, mesh: Mesh, weights: np.ndarray,
-                reach: np.ndarray | None = None, margin: float = 0.5) -> np.ndarray:  # fmt: skip
+                reach: np.ndarray | None = None, margin: float = 0.5,
+                wide_reach: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """(H, W) int16 part index (into PARTS) of every pixel of ``mask`` (H, W), -1 outside it.
 
     mesh / weights: the rig mesh of the whole silhouette and its (V, B) bone weights. Pixels whose
@@ -154,21 +155,73 @@ def part_labels(photo: np.ndarray, mask: np.ndarray, mesh: Mesh, weights: np.nda
     parts goes to the part that floods it first across the photo's colour edges (watershed).
     reach: (H, W, P) bool, where each part may have pixels at all (``limb_reach``): a coat panel
     beside a hanging arm stays with the body.
+    wide_reach: (H, W, P) bool, a wider reach for the arms: torso pixels that the flooding within it
+    gives to an arm go to that arm (a puffed cuff wider than the arm's measured thickness).
     """
-    inside = mask > 0
     soft = pixel_part_weights(mesh, weights, mask.shape)
+    gradient = colour_gradient(photo)
+    labels = _flood(gradient, mask, soft, reach, margin)
+    if wide_reach is not None:
+        wide = _flood(gradient, mask, soft, wide_reach, margin)
+        take = (labels == PARTS.index("torso")) & np.isin(wide, ARM_PARTS)
+        labels[take] = wide[take]
+    return labels
+
+
+def _flood(gradient: np.ndarray, mask: np.ndarray, soft: np.ndarray, reach: np.ndarray | None,
+           margin: float) -> np.ndarray:  # fmt: skip
+    """part_labels for one reach, from the (H, W) colour gradient and the (H, W, P) pixel part weights."""
+    inside = mask > 0
     if reach is not None:
-        soft *= reach
+        soft = soft * reach
     top = np.sort(soft, axis=2)
     sure = (top[..., -1] - top[..., -2] > margin) & inside
     markers = np.where(sure, soft.argmax(axis=2) + 1, 0).astype(np.int32)
     if not markers.any():  # nothing sure (a speck of a person): each pixel to its leading part
         markers = (soft.argmax(axis=2) + 1) * inside
-    labels = watershed(colour_gradient(photo), markers, mask=inside) - 1
+    labels = watershed(gradient, markers, mask=inside) - 1
     if reach is not None:  # flooded beyond its reach: the part that leads there
         beyond = inside & ~np.take_along_axis(reach, np.maximum(labels, 0)[..., None], axis=2)[..., 0]
         labels[beyond] = soft.argmax(axis=2)[beyond]
     return np.where(inside, labels, -1).astype(np.int16)
+
+
+def claim_sleeves(labels: np.ndarray, segments: np.ndarray, active: np.ndarray, torso: np.ndarray,
+                  reach: float, margin: float) -> np.ndarray:  # fmt: skip
+    """Torso pixels of ``labels`` (H, W) that hang off an arm go to that arm (a copy is returned).
+
+    A sleeve wider than the silhouette says (its outer edge lost in a glow, a puffed cuff beside a
+    thin arm) leaves torso-labelled pixels outside the body, which stay behind as a fragment of the
+    arm when it moves. Such a pixel lies more than ``margin`` outside the torso polygon (N, 2), across
+    an active upper arm or forearm (segments (B, 2, 2)) within ``reach`` of it (not beyond its ends),
+    and nearer to that bone than to the torso polygon.
+    """
+    h, w = labels.shape
+    body = np.full((h, w), 255, np.uint8)
+    cv2.fillPoly(body, [np.round(torso).astype(np.int32)], 0)
+    to_torso = cv2.distanceTransform(body, cv2.DIST_L2, 5)
+    candidates = (labels == PARTS.index("torso")) & (to_torso > margin)
+    out = labels.copy()
+    if not candidates.any():
+        return out
+    best = np.full((h, w), np.inf, np.float32)
+    for k in np.flatnonzero(active & np.isin(PART_OF_BONE, ARM_PARTS)):
+        if not BONES[k].name.endswith(("upper_arm", "forearm")):
+            continue
+        a, b = segments[k]
+        d = b - a
+        length = max(float(np.linalg.norm(d)), 1e-6)
+        across = reach * np.array([-d[1], d[0]]) / length
+        band = np.zeros((h, w), np.uint8)
+        box = np.array([a + across, b + across, b - across, a - across])
+        cv2.fillPoly(band, [np.round(box).astype(np.int32)], 1)
+        line = np.full((h, w), 255, np.uint8)
+        cv2.line(line, tuple(int(v) for v in np.round(a)), tuple(int(v) for v in np.round(b)), 0, 1)
+        to_bone = cv2.distanceTransform(line, cv2.DIST_L2, 5)
+        claim = candidates & (band > 0) & (to_bone < to_torso) & (to_bone < best)
+        out[claim] = PART_OF_BONE[k]
+        best[claim] = to_bone[claim]
+    return out
 
 
 def part_meshes(labels: np.ndarray, spacing: float, overlap: int = 2,

@@ -31,6 +31,10 @@ class SegmentConfig:
     guided_eps: guided-filter regularisation (on [0, 1] intensities; smaller = sharper edges).
     keypoint_confidence: body keypoints above this confidence select the person's components.
     min_area: a mask smaller than this fraction of the image means "no person".
+    extent_threshold: probability above which a pixel near the person counts to their soft extent
+        (glows, translucent sleeves, motion blur: what the background plate must cover, though it is
+        too faint to move with the person), within ``extent_reach`` (fraction of the image height)
+        of the person (a lit floor farther off stays).
     """
 
     threshold: float = 0.5
@@ -38,6 +42,8 @@ class SegmentConfig:
     guided_eps: float = 1e-3
     keypoint_confidence: float = 0.3
     min_area: float = 0.005
+    extent_threshold: float = 0.1
+    extent_reach: float = 0.03
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold < 1:
@@ -48,6 +54,10 @@ class SegmentConfig:
             raise ValueError(f"guided_eps must be positive, got {self.guided_eps}")
         if not 0 < self.min_area < 1:
             raise ValueError(f"min_area must lie in (0, 1), got {self.min_area}")
+        if not 0 <= self.extent_reach < 0.5:
+            raise ValueError(f"extent_reach must lie in [0, 0.5), got {self.extent_reach}")
+        if not 0 < self.extent_threshold <= self.threshold:
+            raise ValueError(f"extent_threshold must lie in (0, threshold], got {self.extent_threshold}")
 
 
 def selfie_probability(rgb: np.ndarray) -> np.ndarray:
@@ -89,11 +99,20 @@ def keep_person_components(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def segment_person(
-    rgb: np.ndarray, body_points: np.ndarray | None = None, config: SegmentConfig | None = None
-) -> np.ndarray:
+    rgb: np.ndarray,
+    body_points: np.ndarray | None = None,
+    config: SegmentConfig | None = None,
+    *,
+    with_extent: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Soft alpha (H, W) float32 in [0, 1] of the person in ``rgb`` (H, W, 3) uint8.
 
     body_points: (N, 2) confident keypoints of the person to keep (pixels); None keeps every component.
+    with_extent: also return the person's soft extent (H, W) float32 in [0, 1]: the alpha, and 1 where
+    the segmenter's probability is above ``extent_threshold`` close to the person (the halo of a
+    glowing dress, a translucent sleeve). Faint and with the background showing through, those pixels
+    stay out of the alpha, but the plate must not keep them: left in, they would stay behind as a
+    ghost of the limb that moves away.
     Raises InputError when no person is found.
     """
     cfg = config or SegmentConfig()
@@ -114,7 +133,14 @@ def segment_person(
     guide = rgb.astype(np.float32) / 255.0
     alpha = cv2.ximgproc.guidedFilter(guide, hard.astype(np.float32), radius, cfg.guided_eps)
     band = cv2.dilate(hard.astype(np.uint8), np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)) > 0
-    return (np.clip(alpha, 0.0, 1.0) * band).astype(np.float32)
+    alpha = (np.clip(alpha, 0.0, 1.0) * band).astype(np.float32)
+    if not with_extent:
+        return alpha
+    faint = (prob > cfg.extent_threshold) | band
+    grow = max(1, int(round(cfg.extent_reach * h)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    near = cv2.dilate(hard.astype(np.uint8), disc)
+    return alpha, np.maximum(alpha, (faint & (near > 0)).astype(np.float32))
 
 
 NARROW_BONES = ("upper_arm", "forearm", "hand", "shin", "foot")  # limbs: nothing wide hangs off them

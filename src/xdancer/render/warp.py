@@ -31,6 +31,7 @@ from xdancer.render.inpaint import METHODS, background_plate
 from xdancer.render.layers import below_the_waist, hidden_body_layer
 from xdancer.render.mesh import Mesh, build_mesh
 from xdancer.render.partition import (
+    claim_sleeves,
     hand_outlines,
     join_parts,
     limb_radii,
@@ -65,6 +66,9 @@ HIDDEN_PART = -1  # part index of the hidden body layer's triangles, drawn benea
 # The thickest an arm is taken to be, in ``arm_radius``, when its thickness is read off the
 # silhouette (partition.limb_radii): a puffed sleeve; thinner arms take what the silhouette shows.
 ARM_REACH = 1.75
+# How far (in ``arm_radius``) an arm may claim torso pixels that the photo's colour edges join to it
+# (a puffed cuff on a forearm held across the body, whose thickness the silhouette cannot tell).
+CUFF_REACH = 1.4
 
 
 @dataclass
@@ -207,9 +211,12 @@ class WarpRenderer:
                 "head to at least the hips"
             )
         body = kps[:18][kps[:18, 2] >= cfg.keypoint_threshold, :2]
-        alpha = segment_person(photo, body, cfg.segment)
+        alpha, extent = segment_person(photo, body, cfg.segment, with_extent=True)
         alpha = near_skeleton(alpha, kps, cfg.keypoint_threshold, cfg.body_reach * size)
-        background = background_plate(photo, alpha, cfg.inpaint_method, cfg.inpaint_height)
+        # The plate covers the person's whole soft extent (glows, translucent sleeves), so nothing of
+        # a limb that moves away stays behind in it.
+        extent = near_skeleton(extent, kps, cfg.keypoint_threshold, cfg.body_reach * size)
+        background = background_plate(photo, extent, cfg.inpaint_method, cfg.inpaint_height)
         rgba = (
             np.dstack([photo.astype(np.float32) * alpha[..., None], alpha * 255.0]).round().astype(np.uint8)
         )
@@ -262,9 +269,14 @@ class WarpRenderer:
         # Each part (torso, arms, legs, head) meshed on its own along a pixel-level cut, so that no
         # triangle joins an arm to the body (partition.py); each skinned by its own bones.
         reach = limb_reach(mask.shape, segments, skinned, radii, outlines)
-        pieces = part_meshes(
-            part_labels(photo, mask, mesh, weights, reach), spacing, contour_spacing=spacing / 2
-        )
+        # A puffed cuff or a sleeve's far side can lie beyond the arm's measured thickness (an arm across
+        # the body gets the default): torso pixels that the colour edges give to an arm within
+        # ``CUFF_REACH`` of it go with it, and torso pixels hanging off an arm outside the body too.
+        cuffs = np.where(radii > 0, np.maximum(radii, CUFF_REACH * arm), 0.0)
+        wide = limb_reach(mask.shape, segments, skinned, cuffs, outlines)
+        labels = part_labels(photo, mask, mesh, weights, reach, wide_reach=wide)
+        labels = claim_sleeves(labels, segments, skinned, torso_quad, ARM_REACH * arm, core)
+        pieces = part_meshes(labels, spacing, contour_spacing=spacing / 2)
         mesh, parts, offsets = join_parts(pieces)
         weights = np.vstack([part_weights(m, p, segments, skinned, 1.5 * spacing, cfg.blend * size, limbs)
                              for p, m in pieces])  # fmt: skip
