@@ -28,7 +28,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from skimage.segmentation import watershed
 
-from xdancer.pose.skeleton import LEFT_HAND, RIGHT_HAND
+from xdancer.pose.skeleton import FACE, LEFT_HAND, RIGHT_HAND
 from xdancer.render.arap import barycentric_handles
 from xdancer.render.mesh import Mesh, build_mesh
 from xdancer.render.raster import rasterize_ids
@@ -44,6 +44,7 @@ from xdancer.render.rig import (
 PART_OF_BONE = np.array([PARTS.index(b.part) for b in BONES])
 ARM_PARTS = (PARTS.index("right_arm"), PARTS.index("left_arm"))
 HAND_OUTLINE = 1.3  # a hand's pixels: its keypoints' convex hull, grown this much about its centre
+FACE_OUTLINE = 1.1  # the face: its keypoints' convex hull (brows to chin), grown this much
 
 
 def vertex_parts(weights: np.ndarray) -> np.ndarray:
@@ -309,3 +310,21 @@ def part_handles(mesh: Mesh, pieces: list[tuple[int, Mesh]], offsets: np.ndarray
             ids.append(np.array([[vertex] * 3]))
             bary.append(np.array([[1.0, 0.0, 0.0]]))
     return np.asarray(bone_of), np.vstack(ids), np.vstack(bary)
+
+
+def face_triangles(mesh: Mesh, parts: np.ndarray, kps: np.ndarray, threshold: float) -> np.ndarray:
+    """(F,) bool: the head's triangles whose centre lies inside the face -- the convex hull of the
+    photo pose's (134, 3) sure face keypoints, grown ``FACE_OUTLINE`` times about its centre. The rest of
+    the head (hair, hat) can go behind a raised arm while the face stays in front."""
+    out = np.zeros(len(mesh.triangles), bool)
+    pts = kps[FACE][kps[FACE, 2] >= threshold, :2]
+    if len(pts) < 3:
+        return out
+    hull = cv2.convexHull(pts.astype(np.float32))[:, 0].astype(np.float64)
+    centre = hull.mean(axis=0)
+    outline = (centre + FACE_OUTLINE * (hull - centre)).astype(np.float32)
+    head = np.flatnonzero(parts == PARTS.index("head"))
+    for f in head:
+        c = mesh.vertices[mesh.triangles[f]].mean(axis=0)
+        out[f] = cv2.pointPolygonTest(outline, (float(c[0]), float(c[1])), False) >= 0
+    return out

@@ -32,6 +32,7 @@ from xdancer.render.layers import below_the_waist, hidden_body_layer
 from xdancer.render.mesh import Mesh, build_mesh
 from xdancer.render.partition import (
     claim_sleeves,
+    face_triangles,
     hand_outlines,
     join_parts,
     limb_radii,
@@ -57,10 +58,11 @@ from xdancer.render.segment import SegmentConfig, near_skeleton, segment_person
 from xdancer.render.upper_body import frame_height_for, lacks_hips, legs_cut, pin_weights, waist_up_pose
 
 # Back-to-front layer orders. Facing the camera, arms are in front of the torso and the torso (the
-# shirt, the skirt) over the tops of the legs; the head is in front of everything, so an arm raised
-# across it passes behind it (hands behind the head) and the face -- who the person is -- stays in
-# view. With the back to the camera the arms go behind the body.
-FRONT_ORDER = ("right_leg", "left_leg", "torso", "right_arm", "left_arm", "head")
+# shirt, the skirt) over the tops of the legs; the arms are in front of the hair but behind the face
+# (drawn last, ``face`` in PreparedPhoto), so hands raised to the head stay in view and an arm raised
+# across the face passes behind it: the face -- who the person is -- stays in view. With the back to
+# the camera the arms go behind the body.
+FRONT_ORDER = ("right_leg", "left_leg", "torso", "head", "right_arm", "left_arm")
 BACK_ORDER = ("right_arm", "left_arm", "right_leg", "left_leg", "head", "torso")
 HIDDEN_PART = -1  # part index of the hidden body layer's triangles, drawn beneath all others
 # The thickest an arm is taken to be, in ``arm_radius``, when its thickness is read off the
@@ -154,6 +156,7 @@ class PreparedPhoto:
     n_main: int  # vertices [0, n_main) form the photo's mesh, the rest the hidden body layer
     upper_body: bool = False  # the photo is cut at the waist: virtual hips (upper_body.py)
     pin: np.ndarray | None = None  # (V,) pull of each vertex back to its photo place (cut bottom edge)
+    face: np.ndarray | None = None  # (F,) the head's triangles that show the face, drawn in front
 
 
 class WarpRenderer:
@@ -312,8 +315,9 @@ class WarpRenderer:
         if upper_body:
             body = weights[:, [b.part in ("torso", "head") for b in BONES]].sum(axis=1)
             pin = pin_weights(mesh.vertices, body, h_out)
+        face = face_triangles(mesh, parts, kps, cfg.keypoint_threshold)
         return PreparedPhoto((w_out, h_out), rgba, background, alpha, kps, mesh, weights, parts, arap,
-                             handle_bones, handles, rest_edges, uv, n_main, upper_body, pin)  # fmt: skip
+                             handle_bones, handles, rest_edges, uv, n_main, upper_body, pin, face)  # fmt: skip
 
     # --- 2. Per frame --------------------------------------------------------------------------------
 
@@ -335,7 +339,13 @@ class WarpRenderer:
         """Triangle ids, back to front, for this frame's layer order."""
         order = BACK_ORDER if frame.facing_away else FRONT_ORDER
         hidden = np.flatnonzero(prep.parts == HIDDEN_PART)
-        return np.concatenate([hidden] + [np.flatnonzero(prep.parts == PARTS.index(p)) for p in order])
+        face = np.zeros(len(prep.parts), bool) if prep.face is None else prep.face
+        layers = [np.flatnonzero((prep.parts == PARTS.index(p)) & ~face) for p in order]
+        if frame.facing_away:  # the face with the rest of the head
+            layers.insert(order.index("head") + 1, np.flatnonzero(face))
+        else:
+            layers.append(np.flatnonzero(face))
+        return np.concatenate([hidden, *layers])
 
     def backward_map(self, prep: PreparedPhoto, ref_joints: np.ndarray, frame: RetargetedFrame):
         """Box (x0, y0, x1, y1) of the moved person and the (map_x, map_y) photo coordinates of every
