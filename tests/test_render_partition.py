@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from xdancer.render.mesh import build_mesh
-from xdancer.render.partition import limb_radii, limb_reach, part_labels, part_meshes
+from xdancer.render.partition import claim_sleeves, limb_radii, limb_reach, part_labels, part_meshes
 from xdancer.render.rig import BONE_INDEX, BONES, PARTS
 
 H, W = 60, 100
@@ -78,3 +78,25 @@ def test_arm_thickness_is_read_off_the_silhouette():
     assert not reach[26, 97, arm]  # beyond its end
     assert not reach[45, 80, arm]  # beyond its thickness
     assert reach[:, :, PARTS.index("torso")].all()
+
+
+def test_a_sleeve_hanging_off_an_arm_goes_with_it():
+    """Torso pixels outside the body, across an arm and nearer to it than to the body (a drape under a
+    raised arm), go to the arm; the body, and what lies beyond the arm's end, stay."""
+    torso, arm = PARTS.index("torso"), PARTS.index("right_arm")
+    labels = np.full((H, W), -1, np.int16)
+    labels[:, :40] = torso  # the body
+    labels[20:33, 40:90] = arm  # the arm held out
+    labels[33:40, 55:85] = torso  # a drape hanging under it, labelled body
+    labels[20:33, 93:98] = torso  # something beyond the hand
+    segments = np.zeros((len(BONES), 2, 2))
+    segments[BONE_INDEX["right_upper_arm"]] = [(40, 26), (65, 26)]
+    segments[BONE_INDEX["right_forearm"]] = [(65, 26), (88, 26)]
+    active = np.zeros(len(BONES), bool)
+    active[[BONE_INDEX["right_upper_arm"], BONE_INDEX["right_forearm"]]] = True
+    body = np.array([(0.0, 0.0), (38.0, 0.0), (38.0, 59.0), (0.0, 59.0)])
+    out = claim_sleeves(labels, segments, active, body, reach=20.0, margin=3.0)
+    assert (out[33:40, 55:85] == arm).all()
+    assert (out[:, :40] == torso).all()
+    assert (out[20:33, 93:98] == torso).all()
+    assert (out[20:33, 40:90] == arm).all()

@@ -331,3 +331,48 @@ def test_an_arm_raised_across_the_face_passes_behind_the_head(prepared):
     for x, y in np.round([ref[kp(n), :2] for n in ("right_eye", "left_eye")]).astype(int):
         patch = (slice(y - 2, y + 3), slice(x - 2, x + 3))
         assert np.abs(swung[patch].astype(int) - still[patch].astype(int)).mean() < 8
+
+
+def test_the_plate_covers_the_glow_the_segmenter_half_sees(shared_data):
+    """musepose_ref.png: a glowing dress and translucent sleeves that the segmenter gives a probability
+    between 0.1 and 0.5. Kept in the plate, they would stay behind as ghosts of the arms that move."""
+    import cv2
+
+    from xdancer.image_io import load_image
+    from xdancer.pose.detect import detect_image
+    from xdancer.render.segment import near_skeleton, segment_person
+
+    image = load_image(shared_data / "images" / "musepose_ref.png")
+    renderer = WarpRenderer()
+    prep = renderer.prepare(image, detect_image(image), height=256)
+    photo = cv2.resize(image, prep.size, interpolation=cv2.INTER_AREA)
+    kps = prep.reference_kps
+    alpha, extent = segment_person(photo, kps[:18][kps[:18, 2] >= 0.3, :2], with_extent=True)
+    assert (extent >= alpha).all()
+    extent = near_skeleton(extent, kps, 0.3, renderer.config.body_reach * prep.size[1])
+    halo = (extent > 0.5) & (alpha < 0.02) & (prep.alpha < 0.02)
+    assert halo.sum() > 0.005 * halo.size  # there is a halo beyond the person's alpha
+    kept = np.abs(prep.background.astype(int) - photo.astype(int)).max(axis=2) <= 2
+    assert (kept & halo).sum() <= 0.01 * halo.sum(), (kept & halo).sum() / halo.sum()
+
+
+def test_arms_pass_in_front_of_the_hair_and_behind_the_face(prepared):
+    from xdancer.render.rig import PARTS
+
+    renderer, prep = prepared
+    ref = prep.reference_kps
+    frame = Retargeter(ref, ref[None]).frame(0)
+    order = renderer.draw_order(prep, frame)
+    rank = np.empty(len(prep.parts), int)
+    rank[order] = np.arange(len(order))
+    head = prep.parts == PARTS.index("head")
+    arms = np.isin(prep.parts, [PARTS.index("right_arm"), PARTS.index("left_arm")])
+    face, hair = head & prep.face, head & ~prep.face
+    assert face.sum() > 10 and hair.sum() > 10
+    assert rank[hair].max() < rank[arms].min() and rank[arms].max() < rank[face].min()
+    # The face (the eyes) is in it, the hair above the brows is not.
+    centres = prep.mesh.vertices[prep.mesh.triangles[face]].mean(axis=1)
+    eyes = ref[[kp("right_eye"), kp("left_eye")], :2]
+    assert np.linalg.norm(centres[:, None] - eyes[None], axis=2).min() < 10
+    hair_centres = prep.mesh.vertices[prep.mesh.triangles[hair]].mean(axis=1)
+    assert hair_centres[:, 1].min() < eyes[:, 1].min() - 10
