@@ -304,8 +304,13 @@ def part_handles(mesh: Mesh, pieces: list[tuple[int, Mesh]], offsets: np.ndarray
         members = np.flatnonzero(component == c)
         if len(np.unique(bound[component[bound] == c])) >= 2 or len(members) < 2:
             continue
-        far = members[np.linalg.norm(mesh.vertices[members] - mesh.vertices[members[0]], axis=1).argmax()]
-        for vertex in (members[0], far):
+        # Three handles spread over the piece (the first vertex, the one farthest from it, and the one
+        # farthest from both): two alone left some pieces free to fold about the line through them.
+        pts = mesh.vertices[members]
+        far = members[np.linalg.norm(pts - pts[0], axis=1).argmax()]
+        third = members[np.minimum(np.linalg.norm(pts - pts[0], axis=1),
+                                   np.linalg.norm(pts - mesh.vertices[far], axis=1)).argmax()]  # fmt: skip
+        for vertex in dict.fromkeys((members[0], far, third)):
             bone_of.append(int(weights[members].sum(axis=0).argmax()))
             ids.append(np.array([[vertex] * 3]))
             bary.append(np.array([[1.0, 0.0, 0.0]]))
