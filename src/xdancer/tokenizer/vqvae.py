@@ -31,7 +31,7 @@ NUM_PARTS = len(PART_NAMES)
 @dataclass
 class TokenizerOutput:
     """recon: (B, T, 134, 3) with confidence in [0, 1]; tokens: (B, T / stride, P, K);
-    loss: total; losses: breakdown {"coord", "velocity", "conf", "commit"} (detached floats for logging)."""
+    loss: total; losses: breakdown {"coord", "conf", "commit"} (detached floats for logging)."""
 
     recon: torch.Tensor
     tokens: torch.Tensor
@@ -96,32 +96,23 @@ def masked_input(poses: torch.Tensor) -> torch.Tensor:
     return torch.cat([poses[..., :2] * seen, poses[..., 2:3]], dim=-1)
 
 
-def _part_mean_l1(diff: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """diff (B, T, 134, 2), weight (B, T, 134) -> weighted mean |diff| per part, averaged over parts."""
-    err = diff.abs().sum(-1) * weight  # (B, T, 134); 0 where the weight is 0
-    part_losses = []
-    for idx in PARTS.values():
-        w = weight[..., list(idx)].sum()
-        part_losses.append(err[..., list(idx)].sum() / (2 * w).clamp_min(1e-6))
-    return torch.stack(part_losses).sum() / NUM_PARTS
-
-
 def pose_loss(
     recon_xy: torch.Tensor, conf_logits: torch.Tensor, target: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Confidence-weighted coordinate L1, velocity L1 and confidence BCE.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Confidence-weighted coordinate L1 (mean over parts that have any confidence) and confidence BCE.
 
     recon_xy (B, T, 134, 2), conf_logits (B, T, 134), target (B, T, 134, 3). Each part is averaged on
-    its own so the 73-point head does not drown out the 6-point lower body. The velocity term compares
-    frame-to-frame motion (weighted by both frames' confidence): small oscillations such as a waltz's
-    rise and fall are a few pixels, within the coordinate error, and are smoothed away without it.
+    its own so the 73-point head does not drown out the 6-point lower body.
     """
     conf = target[..., 2]
-    coord = _part_mean_l1(recon_xy - target[..., :2], conf)
-    vel_diff = recon_xy.diff(dim=1) - target[..., :2].diff(dim=1)  # (B, T - 1, 134, 2)
-    velocity = _part_mean_l1(vel_diff, conf[:, 1:] * conf[:, :-1])
+    err = (recon_xy - target[..., :2]).abs().sum(-1) * conf  # (B, T, 134); 0 where conf = 0
+    part_losses = []
+    for idx in PARTS.values():
+        w = conf[..., list(idx)].sum()
+        part_losses.append(err[..., list(idx)].sum() / (2 * w).clamp_min(1e-6))
+    coord = torch.stack(part_losses).sum() / NUM_PARTS
     conf_loss = F.binary_cross_entropy_with_logits(conf_logits, conf)
-    return coord, velocity, conf_loss
+    return coord, conf_loss
 
 
 class PoseVQVAE(nn.Module):
@@ -214,12 +205,11 @@ class PoseVQVAE(nn.Module):
         """Reconstruct ``poses`` (B, T, 134, 3) through the codebooks; loss per the paper + confidence."""
         latents, tokens, commit = self._encode_latents(poses)
         xy, logits = self._decode_latents(latents)
-        coord, velocity, conf = pose_loss(xy, logits, poses)
-        loss = coord + self.cfg.velocity_weight * velocity + self.cfg.confidence_weight * conf + commit
+        coord, conf = pose_loss(xy, logits, poses)
+        loss = coord + self.cfg.confidence_weight * conf + commit
         recon = torch.cat([xy, torch.sigmoid(logits).unsqueeze(-1)], dim=-1)
         losses = {
             "coord": float(coord.detach()),
-            "velocity": float(velocity.detach()),
             "conf": float(conf.detach()),
             "commit": float(commit.detach()),
         }
