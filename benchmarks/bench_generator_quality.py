@@ -10,7 +10,9 @@ with xdancer.eval (Bailando's BAS, kinetic-feature diversity and Frechet distanc
 - other song: the model dancing to another validation song's music (a different dance), scored
   against the clip's own music: if the music matters, BAS drops;
 - retrieval: the real training segment whose music is nearest to the clip's (z-normalised frame
-  features, mean squared distance over the segment, starts every 10 frames) played as it is.
+  features, mean squared distance over the segment, starts every 10 frames) played as it is;
+- tokenizer round trip: the real dance encoded and decoded by the pose tokenizer, which is what a
+  generator that wrote exactly the real dances' tokens would score.
 
 Writes the dances and metrics.json under ``--out`` and the table to docs/benchmarks.md.
 """
@@ -27,6 +29,7 @@ from benchmarks.common import record
 from xdancer.constants import POSE_FPS
 from xdancer.data.dataset import DanceDataset
 from xdancer.eval.run import MUSIC_SUFFIX, MotionEvalConfig, evaluate_motion
+from xdancer.pose.normalize import sequence_transform
 from xdancer.pose.sequence import PoseSequence
 
 RETRIEVAL_STEP = 10  # frames between candidate segment starts
@@ -46,6 +49,13 @@ def retrieve(query: np.ndarray, library: list[tuple[np.ndarray, PoseSequence]], 
     if best is None:
         raise ValueError("no training clip is long enough for retrieval")
     return best
+
+
+def round_trip(tokenizer, poses: PoseSequence) -> PoseSequence:
+    """The dance as the tokenizer gives it back: encode, decode, in the dance's own pixel frame."""
+    tokens = tokenizer.encode_sequence(poses)
+    back = tokenizer.decode_sequence(tokens, poses.fps, poses.frame_size, transform=sequence_transform(poses.keypoints))
+    return back.slice(0, len(poses))
 
 
 def main() -> None:
@@ -73,7 +83,7 @@ def main() -> None:
     allm = np.concatenate([m for m, _ in library])
     mean, std = allm.mean(0), allm.std(0) + 1e-6
     out = Path(args.out)
-    dirs = {name: out / name for name in ("generated", "other_song", "retrieval")}
+    dirs = {name: out / name for name in ("generated", "other_song", "retrieval", "round_trip")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
 
@@ -89,6 +99,7 @@ def main() -> None:
             "other_song": chor(other.music.slice(0, frames), reference_pose=ref, seed=args.seed + k, temperature=args.temperature,
                                top_k=args.top_k, top_p=args.top_p, guidance=args.guidance, progress=False),
             "retrieval": retrieve(music.features, library, mean, std),
+            "round_trip": round_trip(chor.tokenizer, clip.poses.slice(0, frames)),
         }  # fmt: skip
         for name, dance in sets.items():
             dance.save(dirs[name] / f"{clip.info.id}.npz")
@@ -106,7 +117,8 @@ def main() -> None:
 
     rows = [["real validation dances", len(val), f(real["bas"]), f(real["bas_chance"]), f(real["div_k"]), "-"]]
     labels = {"generated": "generated (own music)", "other_song": "(b) generated to another song",
-              "retrieval": "(c) retrieval of nearest training segment"}  # fmt: skip
+              "retrieval": "(c) retrieval of nearest training segment",
+              "round_trip": "(d) real dances through the tokenizer (encode + decode)"}  # fmt: skip
     for name, label in labels.items():
         g = results[name]["generated"]
         rows.append([label, g["n_sequences"], f(g["bas"]), f(g["bas_chance"]), f(g["div_k"]), f(g["fid_k"])])
