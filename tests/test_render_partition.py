@@ -25,15 +25,19 @@ def sleeve_photo() -> tuple[np.ndarray, np.ndarray]:
     return photo, mask
 
 
-def test_the_cut_follows_the_colour_edge():
+def sleeve_labels() -> np.ndarray:
+    """Part labels of the sleeve photo, with rig weights that hand over from body to arm between
+    x = 36 and 56: halfway at 46, four pixels short of the sleeve's real edge at 50."""
     photo, mask = sleeve_photo()
     mesh = build_mesh(mask, 6.0)
-    # The rig's weights hand over from body to arm between x = 36 and 56: halfway at 46, four pixels
-    # short of the sleeve's real edge at 50.
     t = np.clip((mesh.vertices[:, 0] - 36.0) / 20.0, 0.0, 1.0)
     weights = np.zeros((len(mesh.vertices), len(BONES)))
     weights[:, TORSO], weights[:, ARM] = 1.0 - t, t
-    labels = part_labels(photo, mask, mesh, weights)
+    return part_labels(photo, mask, mesh, weights)
+
+
+def test_the_cut_follows_the_colour_edge():
+    labels = sleeve_labels()
     torso, arm = PARTS.index("torso"), PARTS.index("right_arm")
     assert (labels[:, 70:] == -1).all()
     rows = slice(5, H - 5)  # away from the top and bottom edges
@@ -42,12 +46,7 @@ def test_the_cut_follows_the_colour_edge():
 
 
 def test_the_part_meshes_cover_the_person():
-    photo, mask = sleeve_photo()
-    mesh = build_mesh(mask, 6.0)
-    t = np.clip((mesh.vertices[:, 0] - 36.0) / 20.0, 0.0, 1.0)
-    weights = np.zeros((len(mesh.vertices), len(BONES)))
-    weights[:, TORSO], weights[:, ARM] = 1.0 - t, t
-    labels = part_labels(photo, mask, mesh, weights)
+    labels = sleeve_labels()
     pieces = part_meshes(labels, 6.0, contour_spacing=3.0)
     assert sorted(p for p, _ in pieces) == [PARTS.index("torso"), PARTS.index("right_arm")]
     covered = np.zeros((H, W), np.uint8)
