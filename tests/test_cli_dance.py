@@ -34,6 +34,7 @@ def _no_output(folder):
         (["--fps", "500"], "fps must be between"),
         (["--temperature", "0"], "temperature must be between"),
         (["--top-p", "1.5"], "top_p"),
+        (["--guidance", "20"], "guidance must be between"),
         (["--start", "-1"], "start must be"),
     ],
 )

@@ -44,7 +44,8 @@ def test_choreograph_writes_poses_and_a_skeleton_video(setup, capsys):
 
 @pytest.mark.parametrize("extra, message", [
     (["--seconds", "-1"], "positive"), (["--temperature", "-2"], "temperature"),
-    (["-o", "dance.txt"], ".npz"), (["--video", "x.avi"], ".mp4"),
+    (["-o", "dance.txt"], ".npz"), (["--video", "x.avi"], ".mp4"), (["--guidance", "-1"], "guidance"),
+    (["--guidance", "2"], "music dropout"),  # this generator was trained without it
 ])  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(setup, capsys, extra, message, tmp_path):
     r = setup
