@@ -97,6 +97,7 @@ class Choreographer:
         progress: bool = True,
     ) -> PoseSequence:
         from xdancer.generator import SamplingConfig, generate
+        from xdancer.generator.sampling import check_guidance
         from xdancer.pose.normalize import sequence_transform
 
         cfg = self.generator.cfg
@@ -106,10 +107,9 @@ class Choreographer:
         try:
             sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p, seed=int(seed),
                                       guidance=guidance)  # fmt: skip
+            check_guidance(cfg, guidance)
         except ValueError as e:
             raise InputError(str(e)) from None
-        if guidance != 1.0 and not cfg.null_music:
-            raise InputError("guidance needs a generator trained with music dropout (music_dropout > 0)")
         n_pose = _dance_frames(music, seconds)
         if music.features.shape[1] != cfg.music_dim or music.global_context.size != cfg.global_dim:
             raise InputError(

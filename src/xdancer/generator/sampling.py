@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from xdancer.generator.config import GPTConfig
 from xdancer.generator.gpt import MotionGPT
 
 
@@ -42,6 +43,14 @@ class SamplingConfig:
             raise ValueError(f"top_p must lie in (0, 1], got {self.top_p}")
         if not 0 <= self.guidance <= 10:
             raise ValueError(f"guidance must lie in [0, 10], got {self.guidance}")
+
+
+def check_guidance(cfg: GPTConfig, guidance: float) -> None:
+    """Refuse guidance (any scale but 1) for a model without the learned "no music" embeddings."""
+    if guidance != 1.0 and not cfg.null_music:
+        raise ValueError(
+            "guidance needs a generator trained with music dropout (train with --set music_dropout=0.15)"
+        )
 
 
 def sample_logits(
@@ -111,9 +120,8 @@ def generate(
     device = model.head.weight.device
     gen = torch.Generator(device=device).manual_seed(sampling.seed)
     model.eval()
+    check_guidance(cfg, sampling.guidance)
     guided = sampling.guidance != 1.0
-    if guided and not cfg.null_music:
-        raise ValueError("guidance needs a model trained with music dropout (null_music=True)")
     # Guidance runs 2B rows: the B dances with their music, then the same B without it.
     keep = torch.arange(2 * B, device=device) < B if guided else None
     rows = 2 * B if guided else B

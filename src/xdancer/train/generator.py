@@ -304,9 +304,7 @@ def _train(cfg: GeneratorTrainConfig, dist: DistInfo, resume: bool) -> Path:
             start.cfg.null_music and not mcfg.null_music
         ):
             raise InputError(f"init checkpoint {cfg.init} has another architecture than the configured model")
-        missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
-        if unexpected or any(not k.startswith("null_") for k in missing):
-            raise InputError(f"init checkpoint {cfg.init} does not fit the configured model")
+        model.load_state_dict(start.state_dict(), strict=start.cfg == mcfg)  # else only null_* are missing
     buffers = dict(model.named_buffers())
     for key, value in stats.items():
         if key in buffers:
