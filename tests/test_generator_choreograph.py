@@ -4,6 +4,8 @@ Uses tiny untrained checkpoints written to a temporary folder (the wrapper's log
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -20,16 +22,21 @@ from xdancer.tokenizer.vqvae import PoseVQVAE
 from xdancer.train.tokenizer import export_tokenizer
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
+def tiny_checkpoints(root: Path, **gpt: object) -> tuple[Path, Path]:
+    """Seeded untrained tiny tokenizer and generator (GPTConfig overrides ``gpt``) written to ``root``."""
     torch.manual_seed(0)
-    root = tmp_path_factory.mktemp("models")
     tok_cfg = TokenizerConfig(codebook_size=16, code_dim=4, hidden=8, single_hidden=8, decoder_hidden=16,
                               res_blocks=0, kmeans_init=False)  # fmt: skip
     export_tokenizer(root / "tok", PoseVQVAE(tok_cfg).eval(), PoseNormalizer.identity(), {})
-    gcfg = GPTConfig(codebook_size=16, n_layer=1, n_head=2, n_embd=16, window_frames=8, overlap_frames=2)
-    export_generator(root / "gen", MotionGPT(gcfg), {})
-    return Choreographer(root / "tok", root / "gen")
+    gen_cfg = GPTConfig(codebook_size=16, n_layer=1, n_head=2, n_embd=16, **gpt)
+    export_generator(root / "gen", MotionGPT(gen_cfg), {})
+    return root / "tok", root / "gen"
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    return Choreographer(*tiny_checkpoints(root, window_frames=8, overlap_frames=2))
 
 
 def music(seconds: float = 3.0, fps: float = POSE_FPS) -> MusicFeatures:
@@ -120,11 +127,7 @@ def test_guidance_defaults_to_the_models_and_is_refused_without_null_music(model
     assert models(m, seed=0, progress=False).meta["guidance"] == 1.0  # trained without music dropout
     with pytest.raises(InputError, match="music dropout"):
         models(m, guidance=2.0, progress=False)
-    gcfg = GPTConfig(codebook_size=16, n_layer=1, n_head=2, n_embd=16, window_frames=8, overlap_frames=2,
-                     null_music=True)  # fmt: skip
-    export_generator(tmp_path / "gen", MotionGPT(gcfg), {})
-    export_tokenizer(tmp_path / "tok", models.tokenizer.model, PoseNormalizer.identity(), {})
-    guided = Choreographer(tmp_path / "tok", tmp_path / "gen")
+    guided = Choreographer(*tiny_checkpoints(tmp_path, window_frames=8, overlap_frames=2, null_music=True))
     assert guided(m, seed=0, progress=False).meta["guidance"] == DEFAULT_GUIDANCE
     plain = guided(m, seed=0, guidance=1.0, progress=False)
     assert plain.meta["guidance"] == 1.0

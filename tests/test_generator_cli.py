@@ -5,26 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
+from tests.test_generator_choreograph import tiny_checkpoints
 from xdancer.cli import main
-from xdancer.generator import GPTConfig, MotionGPT, export_generator
 from xdancer.music.synth import synth_groove
-from xdancer.pose.normalize import PoseNormalizer
 from xdancer.pose.sequence import PoseSequence
-from xdancer.tokenizer.config import TokenizerConfig
-from xdancer.tokenizer.vqvae import PoseVQVAE
-from xdancer.train.tokenizer import export_tokenizer
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    torch.manual_seed(0)
     root = tmp_path_factory.mktemp("cli")
-    tok_cfg = TokenizerConfig(codebook_size=16, code_dim=4, hidden=8, single_hidden=8, decoder_hidden=16,
-                              res_blocks=0, kmeans_init=False)  # fmt: skip
-    export_tokenizer(root / "tok", PoseVQVAE(tok_cfg).eval(), PoseNormalizer.identity(), {})
-    export_generator(root / "gen", MotionGPT(GPTConfig(codebook_size=16, n_layer=1, n_head=2, n_embd=16)), {})
+    tiny_checkpoints(root)
     sf.write(root / "song.wav", synth_groove(120, 3.0), 24000)
     return root
 

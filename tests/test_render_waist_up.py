@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.test_render_warp import frames_for
 from xdancer.errors import InputError
 from xdancer.pose.sequence import PoseSequence
 from xdancer.pose.skeleton import kp
@@ -43,9 +44,6 @@ def prepared(astronaut):
     return renderer, renderer.prepare(image, pose, height=HEIGHT)
 
 
-def render(renderer, prep, keypoints: np.ndarray) -> list[np.ndarray]:
-    return list(renderer.frames(prep, PoseSequence(np.asarray(keypoints, np.float32), 30, prep.size)))
-
 
 def test_the_photo_has_no_hips_and_gets_virtual_ones(astronaut, prepared):
     _, pose = astronaut
@@ -69,7 +67,8 @@ def test_identity_reproduces_the_photo(astronaut, prepared):
     image, pose = astronaut
     photo = cv2.resize(image, prep.size, interpolation=cv2.INTER_AREA).astype(np.float64)
     scale = np.array([prep.size[0] / pose.frame_size[0], prep.size[1] / pose.frame_size[1], 1.0])
-    frame = render(renderer, prep, pose.keypoints * scale)[0].astype(np.float64)  # the hipless pose itself
+    # the hipless pose itself
+    frame = frames_for(renderer, prep, pose.keypoints * scale)[0].astype(np.float64)
     inside = prep.alpha >= 0.99
     assert inside.mean() > 0.2
     mse = ((frame - photo)[inside] ** 2).mean()
@@ -90,7 +89,7 @@ def test_a_dance_pose_moves_the_arm_and_keeps_the_bottom_edge(prepared):
         [pelvis[0] - 40, h + 150, 1], [pelvis[0] + 40, h + 150, 1], [pelvis[0] - 40, h + 300, 1],
         [pelvis[0] + 40, h + 300, 1]]  # fmt: skip
     seq = np.stack([ref, arm_up, lean])
-    frames = render(renderer, prep, seq)
+    frames = frames_for(renderer, prep, seq)
     retarget = Retargeter(prep.reference_kps, seq, threshold=0.3, upper_body=True)
     moved = [retarget.frame(t) for t in range(3)]
     # The arm went up: the elbow is now above the shoulder, the photo changed around it.

@@ -64,7 +64,7 @@ def prepared(photo):
 
 
 def frames_for(renderer, prep, keypoints: np.ndarray) -> list[np.ndarray]:
-    seq = PoseSequence(keypoints.astype(np.float32), 30, prep.size)
+    seq = PoseSequence(np.asarray(keypoints, np.float32), 30, prep.size)
     return list(renderer.frames(prep, seq))
 
 
