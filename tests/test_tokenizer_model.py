@@ -22,11 +22,16 @@ def batch(b=3, t=16, seed=0) -> torch.Tensor:
     )
 
 
+FSQ = dict(quantizer="fsq", fsq_levels=(8, 4), codebook_size=32)
+
+
+@pytest.mark.parametrize("quantizer", ["vq", "fsq"])
 @pytest.mark.parametrize("variant", ["multi_part", "single_codebook"])
 @pytest.mark.parametrize("stride,k", [(1, 2), (2, 1), (4, 3)])
-def test_shapes_and_token_round_trip(variant, stride, k):
+def test_shapes_and_token_round_trip(variant, stride, k, quantizer):
     torch.manual_seed(0)
-    model = PoseVQVAE(tiny_config(variant=variant, temporal_stride=stride, tokens_per_part=k))
+    extra = FSQ if quantizer == "fsq" else {}
+    model = PoseVQVAE(tiny_config(variant=variant, temporal_stride=stride, tokens_per_part=k, **extra))
     x = batch(2, 16)
     out = model(x)
     assert out.recon.shape == x.shape and out.tokens.shape == (2, 16 // stride, 5, k)
@@ -39,6 +44,17 @@ def test_shapes_and_token_round_trip(variant, stride, k):
     assert torch.allclose(model.decode(tokens), model(x).recon, atol=1e-5)
 
 
+def test_fsq_model_decodes_in_bfloat16():
+    torch.manual_seed(0)
+    model = PoseVQVAE(tiny_config(**FSQ)).eval()
+    x = batch(1, 16)
+    tokens = model.encode(x)
+    reference = model.decode(tokens)
+    low = model.to(torch.bfloat16).decode(tokens)
+    assert low.dtype == torch.bfloat16
+    assert (low.float() - reference).abs().max() < 0.05
+
+
 def test_bad_shapes_are_rejected():
     model = PoseVQVAE(tiny_config(temporal_stride=2))
     with pytest.raises(ValueError, match="multiple of temporal_stride"):
@@ -49,6 +65,10 @@ def test_bad_shapes_are_rejected():
         model.decode(torch.full((1, 4, 5, 1), 999))
     with pytest.raises(ValueError):
         TokenizerConfig(temporal_stride=3)
+    with pytest.raises(ValueError, match="product of fsq_levels"):
+        TokenizerConfig(quantizer="fsq", fsq_levels=(8, 8, 8), codebook_size=500)
+    with pytest.raises(ValueError, match="quantizer must be"):
+        TokenizerConfig(quantizer="lfq")
     with pytest.raises(ValueError):
         TokenizerTrainConfig(window=33)
 
@@ -83,10 +103,12 @@ def test_eval_mode_is_deterministic_and_leaves_codebooks_alone():
         assert torch.equal(v, before[k]), k
 
 
-def test_tiny_model_overfits_one_batch():
+@pytest.mark.parametrize("quantizer", ["vq", "fsq"])
+def test_tiny_model_overfits_one_batch(quantizer):
     torch.manual_seed(0)
+    extra = dict(quantizer="fsq", fsq_levels=(4, 4, 4)) if quantizer == "fsq" else {}
     cfg = tiny_config(hidden=32, decoder_hidden=48, codebook_size=64, tokens_per_part=2, temporal_stride=1,
-                      dead_code_threshold=0.0)  # fmt: skip
+                      dead_code_threshold=0.0, **extra)  # fmt: skip
     model = PoseVQVAE(cfg)
     x = batch(1, 8)
     opt = torch.optim.AdamW(model.parameters(), lr=5e-3)

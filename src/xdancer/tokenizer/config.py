@@ -10,11 +10,13 @@ token per part: 5 x 15 = 75 tokens per second (see docs/tokenizer.md). The paper
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from xdancer.constants import POSE_FPS
 
 VARIANTS = ("multi_part", "single_codebook")
+QUANTIZERS = ("vq", "fsq")
 
 
 @dataclass
@@ -33,6 +35,13 @@ class TokenizerConfig:
     ema_decay, commitment_weight, dead_code_threshold: vector-quantize-pytorch's EMA decay,
         commitment loss weight, and expected usage below which a code is restarted from the batch.
     confidence_weight: weight of the confidence loss (binary cross-entropy) beside the coordinate L1.
+    quantizer: "vq" (learned codebooks with EMA updates, the paper's) or "fsq" (finite scalar
+        quantisation, Mentzer et al. 2023: each token is a point of a fixed grid with ``fsq_levels``
+        values per axis, reached through learned projections; no codebook to collapse, so a part that
+        is rarely seen, like the hands, still has every code available). With "fsq",
+        ``codebook_size`` must equal the product of ``fsq_levels`` and the EMA / dead-code / k-means
+        options do not apply.
+    fsq_levels: values per axis of the FSQ grid (default 8 x 8 x 8 = 512 codes).
     """
 
     variant: str = "multi_part"
@@ -49,10 +58,23 @@ class TokenizerConfig:
     dead_code_threshold: float = 2.0
     kmeans_init: bool = True
     confidence_weight: float = 0.1
+    quantizer: str = "vq"
+    fsq_levels: tuple[int, ...] = (8, 8, 8)
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.quantizer not in QUANTIZERS:
+            raise ValueError(f"quantizer must be one of {QUANTIZERS}, got {self.quantizer!r}")
+        self.fsq_levels = tuple(int(n) for n in self.fsq_levels)
+        if self.quantizer == "fsq":
+            if not self.fsq_levels or min(self.fsq_levels) < 3:
+                raise ValueError(f"fsq_levels must be values per axis >= 3, got {self.fsq_levels}")
+            if math.prod(self.fsq_levels) != self.codebook_size:
+                raise ValueError(
+                    f"with quantizer fsq, codebook_size ({self.codebook_size}) must be the product of "
+                    f"fsq_levels {self.fsq_levels} ({math.prod(self.fsq_levels)})"
+                )
         for name in (
             "tokens_per_part",
             "codebook_size",

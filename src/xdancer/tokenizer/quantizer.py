@@ -1,10 +1,16 @@
-"""A thin wrapper over vector-quantize-pytorch's ``VectorQuantize`` with a structured output.
+"""A thin wrapper over vector-quantize-pytorch's quantisers with a structured output.
 
-EMA codebook updates and the commitment loss follow X-Dancer (VQ-VAE-2 style); dead codes (expected
-usage below ``dead_code_threshold``) are restarted from the current batch, which keeps small
-codebooks fully used. ``heads`` tokens are drawn per time step, either each from its own codebook
+``kind="vq"``: ``VectorQuantize``. EMA codebook updates and the commitment loss follow X-Dancer
+(VQ-VAE-2 style); dead codes (expected usage below ``dead_code_threshold``) are restarted from the
+current batch. ``heads`` tokens are drawn per time step, either each from its own codebook
 (``separate_codebooks=True``, the multi-part tokenizer's K tokens per part) or all from one shared
 codebook (the single-codebook ablation).
+
+``kind="fsq"``: ``FSQ`` (finite scalar quantisation). Each of the ``heads`` tokens is a point of one
+fixed grid (``fsq_levels`` values per axis), reached through a learned projection of the input and
+mapped back by another; there is no codebook to learn, so none can collapse. The grid is shared by
+construction; ``separate_codebooks`` has no meaning here (a multi-part model still has one quantiser,
+with its own projections, per part).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from vector_quantize_pytorch import VectorQuantize
+from vector_quantize_pytorch import FSQ, VectorQuantize
 
 
 @dataclass
@@ -36,11 +42,19 @@ class Quantizer(nn.Module):
         commitment_weight: float,
         dead_code_threshold: float,
         kmeans_init: bool,
+        kind: str = "vq",
+        fsq_levels: tuple[int, ...] = (8, 8, 8),
     ) -> None:
         super().__init__()
         self.heads = heads
         self.code_dim = code_dim
         self.codebook_size = codebook_size
+        self.kind = kind
+        if kind == "fsq":
+            # (B, N, heads * code_dim) -> project to heads * len(levels) -> round to the grid -> back.
+            self.fsq = FSQ(levels=list(fsq_levels), dim=heads * code_dim, num_codebooks=heads,
+                           keep_num_codebooks_dim=True)  # fmt: skip
+            return
         self.vq = VectorQuantize(
             dim=heads * code_dim,  # input already has heads * code_dim channels: no projection
             codebook_size=codebook_size,
@@ -56,6 +70,10 @@ class Quantizer(nn.Module):
 
     def forward(self, z: torch.Tensor) -> QuantizerOutput:
         """z: (B, N, heads * code_dim) -> quantized latents, code indices and commitment loss."""
+        if self.kind == "fsq":
+            quantized, indices = self.fsq(z)  # indices (B, N, heads) int32
+            indices = indices.long()
+            return QuantizerOutput(quantized, indices, z.new_zeros(()))
         quantized, indices, loss = self.vq(z)
         if indices.ndim == 2:  # one head: (B, N) -> (B, N, 1)
             indices = indices.unsqueeze(-1)
@@ -69,6 +87,11 @@ class Quantizer(nn.Module):
             raise ValueError(
                 f"token ids must lie in [0, {self.codebook_size}), got {int(indices.min())}..{int(indices.max())}"
             )
+        if self.kind == "fsq":
+            # The grid points of the ids (B, N, heads, len(levels)), mapped back to the latent size. Read
+            # from the implicit codebook (cast with the module) so a bfloat16 / float16 model decodes too.
+            codes = self.fsq.implicit_codebook[indices].flatten(-2)
+            return self.fsq.project_out(codes)
         codebook = self.vq.codebook  # (size, code_dim) shared, or (heads, size, code_dim) separate
         if codebook.ndim == 2:
             codes = codebook[indices]  # (B, N, heads, code_dim)

@@ -123,7 +123,7 @@ class PoseVQVAE(nn.Module):
         self.part_index = [list(PARTS[name]) for name in PART_NAMES]
         qkw = dict(code_dim=d, codebook_size=cfg.codebook_size, decay=cfg.ema_decay,
                    commitment_weight=cfg.commitment_weight, dead_code_threshold=cfg.dead_code_threshold,
-                   kmeans_init=cfg.kmeans_init)  # fmt: skip
+                   kmeans_init=cfg.kmeans_init, kind=cfg.quantizer, fsq_levels=cfg.fsq_levels)  # fmt: skip
         if cfg.variant == "multi_part":
             self.encoders = nn.ModuleList(
                 Encoder1d(3 * len(idx), cfg.hidden, k * d, cfg.temporal_stride, cfg.res_blocks)
