@@ -142,6 +142,25 @@ def test_retargeting_keeps_the_persons_size_and_place(prepared):
     assert abs(second.joints[:, 1].max() - first.joints[:, 1].max()) < 0.5  # feet stay on the ground
 
 
+def test_travel_in_depth_stays_on_the_ground_and_jumps_lift(prepared):
+    """Feet moving up the image while the dancer walks away from a perspective camera are not a
+    jump; a short hop is."""
+    _, prep = prepared
+    ref = prep.reference_kps
+    n = 120  # 4 s at 30 fps
+    seq = np.repeat(ref[None], n, axis=0)
+    seq[:, :, 1] -= np.linspace(0.0, 60.0, n)[:, None]  # walking away: the whole body rises 60 px
+    hop = slice(60, 66)  # a 0.2 s hop of 30 px
+    seq[hop, :, 1] -= 30.0
+    retarget = Retargeter(ref, seq, ground_frames=31)
+    ground = retarget.frame(0).joints[:, 1].max()
+    lowest = np.array([retarget.frame(t).joints[:, 1].max() for t in range(n)])
+    walking = np.r_[0:55, 71:n]
+    assert np.abs(lowest[walking] - ground).max() < 1.0, np.abs(lowest[walking] - ground).max()
+    # the hop keeps its height (a few percent go to the median that follows the walk)
+    assert (ground - lowest[62]) == pytest.approx(30.0 * retarget.scale, rel=0.15)
+
+
 @pytest.mark.parametrize("name", PHOTOS)
 def test_detector_recovers_the_driving_poses(shared_data, name):
     """Render three poses made from each photo's own pose, detect the pose in every frame, and compare

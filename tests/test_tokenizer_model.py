@@ -55,6 +55,30 @@ def test_fsq_model_decodes_in_bfloat16():
     assert (low.float() - reference).abs().max() < 0.05
 
 
+def test_default_placement_frames_the_whole_dance():
+    from xdancer.tokenizer import DEFAULT_TORSO_FRACTION, FRAME_MARGIN, default_transform
+
+    w, h = 512, 896
+    norm, _ = normalize(synthetic_dance(60).keypoints)
+    # A dancer who travels towards the camera: 3 torso lengths down and 1 sideways over the dance.
+    travel = norm.copy()
+    travel[..., 0] += np.linspace(0, 1, 60)[:, None]
+    travel[..., 1] += np.linspace(0, 3, 60)[:, None]
+    travel[5, 100, 2] = 0.0  # an unseen point far away must not shrink the dance
+    travel[5, 100, :2] = (50.0, 50.0)
+    compact = norm.copy()
+    compact[..., :2] *= 0.6  # fits at full size
+    for dance, full_size in ((compact, True), (travel, False)):
+        t = default_transform(dance, (w, h))
+        seen = dance[..., 2] >= 0.3
+        xy = dance[..., :2][seen] * t.scale + np.asarray(t.origin)
+        margin = FRAME_MARGIN * h - 1e-3
+        assert xy[:, 0].min() >= margin and xy[:, 0].max() <= w - margin
+        assert xy[:, 1].min() >= margin and xy[:, 1].max() <= h - margin
+        assert abs((xy[:, 1].min() + xy[:, 1].max()) / 2 - h / 2) < 1e-3  # centred
+        assert (t.scale == pytest.approx(DEFAULT_TORSO_FRACTION * h)) == full_size
+
+
 def test_bad_shapes_are_rejected():
     model = PoseVQVAE(tiny_config(temporal_stride=2))
     with pytest.raises(ValueError, match="multiple of temporal_stride"):

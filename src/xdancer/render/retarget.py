@@ -9,8 +9,12 @@ the pelvis, steps and jumps -- but take the person's own bone lengths and place 
 - scale: driving translations are scaled by the median ratio of the person's bone lengths to the
   driving skeleton's, so a short person stays short and moves proportionally less;
 - ground: the lowest foot point is put on the photo's ground line whenever the driving dancer's
-  lowest foot is on theirs (the sequence's 95th percentile of lowest-foot height); when the dancer
-  jumps, the person rises by the same scaled height;
+  lowest foot is on theirs; when the dancer jumps, the person rises by the same scaled height. The
+  driving dancer's ground line is local in time (the median of their lowest foot over
+  ``ground_frames`` frames around each frame, 1 s at 30 fps; a median follows steady travel without
+  lag, and a jump shorter than half the window does not move it): a dancer who travels towards or away
+  from a perspective camera moves their feet down or up the image without leaving the floor, and a
+  ground line fixed for the whole sequence would read that as floating;
 - confidence: a bone whose driving keypoints are unsure keeps its previous angle relative to its
   parent bone (at first: the photo's own), so missing hands or feet hold still instead of flying off;
 - photos cut at the waist (``upper_body``, upper_body.py): the scale comes from the clavicles and arms
@@ -89,7 +93,7 @@ class Retargeter:
     """Maps a driving sequence (T, 134, 3) onto a reference rig (J, 3), one frame at a time."""
 
     def __init__(self, reference_kps: np.ndarray, driving_kps: np.ndarray, *, threshold: float = 0.3,
-                 min_stretch: float = 0.5, upper_body: bool = False) -> None:  # fmt: skip
+                 min_stretch: float = 0.5, upper_body: bool = False, ground_frames: int = 31) -> None:  # fmt: skip
         self.threshold = threshold
         self.upper_body = upper_body
         self.min_stretch = min_stretch
@@ -141,7 +145,7 @@ class Retargeter:
         ref_feet = [j for j in FOOT_JOINTS if ref[j, 2] >= threshold]
         has_ground = bool(ref_feet) and np.isfinite(self.drive_low).any()
         self.ref_ground = float(ref[ref_feet, 1].max()) if has_ground else None
-        self.drive_ground = float(np.nanpercentile(self.drive_low, 95)) if has_ground else None
+        self.drive_ground = self._local_ground(ground_frames) if has_ground else None  # (T,)
         self.ref_shoulder_sign = np.sign(ref[J["left_shoulder"], 0] - ref[J["right_shoulder"], 0]) or 1.0
 
         # State held across frames (the fallback for unsure keypoints).
@@ -158,6 +162,17 @@ class Retargeter:
         pts = self.drive_kps[:, idx, :]
         y = np.where(pts[..., 2] >= self.threshold, pts[..., 1], -np.inf).max(axis=1)
         return np.where(np.isfinite(y), y, np.nan)
+
+    def _local_ground(self, frames: int) -> np.ndarray:
+        """The driving dancer's ground line per frame (T,): the median of the lowest foot over
+        ``frames`` frames centred on each one; gaps interpolated."""
+        from scipy.ndimage import median_filter
+
+        low = self.drive_low
+        ok = np.isfinite(low)
+        i = np.arange(len(low))
+        filled = np.interp(i, i[ok], low[ok])
+        return median_filter(filled, size=max(1, int(frames)), mode="nearest")
 
     def _reference_relative_angles(self) -> np.ndarray:
         rel = self.ref_angle.copy()
@@ -227,7 +242,7 @@ class Retargeter:
                 offset = np.array([SWAY * offset[0], 0.0])
             self.root = self.ref[J["pelvis"], :2] + offset
             if self.ref_ground is not None and np.isfinite(self.drive_low[t]):
-                lift = self.scale * max(0.0, self.drive_ground - self.drive_low[t])
+                lift = self.scale * max(0.0, self.drive_ground[t] - self.drive_low[t])
                 feet = [j for j in FOOT_JOINTS if self.ref[j, 2] >= self.threshold]
                 self.root[1] = self.ref_ground - lift - joints[feet, 1].max()
         joints += self.root

@@ -405,7 +405,8 @@ class WarpRenderer:
         if len(poses) == 0:
             raise InputError("the pose sequence has no frames")
         retarget = Retargeter(prep.reference_kps, poses.keypoints, threshold=self.config.keypoint_threshold,
-                              min_stretch=self.config.min_stretch, upper_body=prep.upper_body)  # fmt: skip
+                              min_stretch=self.config.min_stretch, upper_body=prep.upper_body,
+                              ground_frames=int(round(poses.fps)) // 2 * 2 + 1)  # about 1 s  # fmt: skip
         return (self.render_frame(prep, retarget.ref, retarget.frame(t)) for t in range(len(retarget)))
 
 

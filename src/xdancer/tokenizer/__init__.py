@@ -33,17 +33,29 @@ DEFAULT_CHECKPOINT = BUNDLED_DIR / "tokenizer"
 # The paper's ablation (one encoder, one codebook), trained on the same data for the same steps.
 ABLATION_CHECKPOINT = BUNDLED_DIR / "single_codebook"
 
-# Where decode_sequence puts a dance when no transform is given: the first frame's root (hip
-# midpoint) at 55% of the frame height, torso length a quarter of the frame height (a full-body
-# dancer framed like X-Dancer's 896 x 512 crops).
-DEFAULT_ROOT_HEIGHT = 0.55
+# Where decode_sequence puts a dance when no transform is given: torso length a quarter of the frame
+# height (a full-body dancer framed like X-Dancer's 896 x 512 crops), and the whole dance -- every
+# seen point of every frame, steps and travel included -- inside the frame with a margin, shrunk
+# only when it would not fit otherwise.
 DEFAULT_TORSO_FRACTION = 0.25
+FRAME_MARGIN = 0.04  # of the frame height, on every side
+SEEN = 0.3  # the drawing threshold: points below it are not drawn, so they need not fit
 
 
-def default_transform(frame_size: tuple[int, int]) -> SequenceTransform:
-    """Pixel placement of normalised poses in a (width, height) frame, for decoding without a reference."""
+def default_transform(normalized: np.ndarray, frame_size: tuple[int, int]) -> SequenceTransform:
+    """Pixel placement of a normalised dance (T, 134, 3) in a (width, height) frame, for decoding
+    without a reference: centred on the span of its seen points, torso a quarter of the height."""
     w, h = frame_size
-    return SequenceTransform(origin=(w / 2, DEFAULT_ROOT_HEIGHT * h), scale=DEFAULT_TORSO_FRACTION * h)
+    margin = FRAME_MARGIN * h
+    seen = normalized[..., 2] >= SEEN
+    if not seen.any():
+        return SequenceTransform(origin=(w / 2, h / 2), scale=DEFAULT_TORSO_FRACTION * h)
+    xy = normalized[..., :2][seen]  # (N, 2)
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    span = np.maximum(hi - lo, 1e-6)
+    scale = min(DEFAULT_TORSO_FRACTION * h, (w - 2 * margin) / span[0], (h - 2 * margin) / span[1])
+    centre = (lo + hi) / 2
+    return SequenceTransform(origin=(w / 2 - scale * centre[0], h / 2 - scale * centre[1]), scale=float(scale))
 
 
 class PoseTokenizer:
@@ -141,7 +153,8 @@ class PoseTokenizer:
         """Tokens (T', P, K) -> PoseSequence of T' * stride frames in pixels of ``frame_size``.
 
         ``transform`` places the body frame in pixels (e.g. ``sequence_transform`` of the reference
-        pose); by default the dancer stands centred, torso a quarter of the frame height. The
+        pose); by default the whole dance is centred in the frame, torso a quarter of the frame
+        height (less if the dance would not fit otherwise). The
         tokenizer works at 30 fps; another ``fps`` resamples the decoded poses.
         """
         t = torch.as_tensor(tokens)
@@ -149,7 +162,7 @@ class PoseTokenizer:
             raise InputError(f"decode_sequence takes tokens (T', {NUM_PARTS}, K), got shape {tuple(t.shape)}")
         norm = self.decode(t[None])[0].float().cpu().numpy()
         norm[..., 2] = np.clip(norm[..., 2], 0.0, 1.0)
-        pixels = denormalize(norm, transform or default_transform(frame_size))
+        pixels = denormalize(norm, transform or default_transform(norm, frame_size))
         seq = PoseSequence(pixels, POSE_FPS, frame_size, {"source": "xdancer.tokenizer"})
         return seq if fps == POSE_FPS else resample_poses(seq, fps)
 
