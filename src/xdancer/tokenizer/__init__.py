@@ -22,7 +22,7 @@ from xdancer.checkpoint import load_checkpoint
 from xdancer.config import from_dict
 from xdancer.constants import CANVAS_HEIGHT, CANVAS_WIDTH, POSE_FPS
 from xdancer.errors import InputError
-from xdancer.pose.normalize import PoseNormalizer, SequenceTransform, denormalize, normalize
+from xdancer.pose.normalize import SEEN, PoseNormalizer, SequenceTransform, denormalize, normalize
 from xdancer.pose.resample import resample_poses
 from xdancer.pose.sequence import PoseSequence
 from xdancer.tokenizer.config import TokenizerConfig, TokenizerTrainConfig
@@ -35,11 +35,10 @@ ABLATION_CHECKPOINT = BUNDLED_DIR / "single_codebook"
 
 # Where decode_sequence puts a dance when no transform is given: torso length a quarter of the frame
 # height (a full-body dancer framed like X-Dancer's 896 x 512 crops), and the whole dance -- every
-# seen point of every frame, steps and travel included -- inside the frame with a margin, shrunk
-# only when it would not fit otherwise.
+# seen point of every frame (``SEEN``, the drawing threshold too: fainter points are not drawn), steps
+# and travel included -- inside the frame with a margin, shrunk only when it would not fit otherwise.
 DEFAULT_TORSO_FRACTION = 0.25
 FRAME_MARGIN = 0.04  # of the frame height, on every side
-SEEN = 0.3  # the drawing threshold: points below it are not drawn, so they need not fit
 
 
 def default_transform(normalized: np.ndarray, frame_size: tuple[int, int]) -> SequenceTransform:
