@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from xdancer.data.dataset import DanceDataset, pose_path
+from xdancer.pose.normalize import SEEN  # a keypoint counts as covered at or above this confidence
 from xdancer.pose.sequence import PoseSequence
 from xdancer.pose.skeleton import PART_NAMES, PARTS
-
-SEEN = 0.3  # a keypoint counts as covered at or above this confidence (the drawing threshold)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SEEN = 0.3  # keypoint confidence at which a point counts for the box
+from xdancer.pose.normalize import SEEN  # keypoint confidence at which a point counts for the box
 
 
 def person_box(
