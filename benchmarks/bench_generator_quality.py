@@ -5,7 +5,8 @@
 For every validation clip with music (its first ``--seconds``), four sets of dances are compared
 with xdancer.eval (Bailando's BAS, kinetic-feature diversity and Frechet distance):
 
-- real: the validation dances themselves;
+- real: the validation dances themselves (the same clips, cut to the same length: the reference of
+  every DIV_k and FID_k below, and the z-normalisation of the kinetic features);
 - generated: the model dancing to the clip's music, from the clip's first pose;
 - other song: the model dancing to another validation song's music (a different dance), scored
   against the clip's own music: if the music matters, BAS drops;
@@ -83,7 +84,7 @@ def main() -> None:
     allm = np.concatenate([m for m, _ in library])
     mean, std = allm.mean(0), allm.std(0) + 1e-6
     out = Path(args.out)
-    dirs = {name: out / name for name in ("generated", "other_song", "retrieval", "round_trip")}
+    dirs = {name: out / name for name in ("real", "generated", "other_song", "retrieval", "round_trip")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
 
@@ -94,6 +95,7 @@ def main() -> None:
         other = next(val[(k + j) % len(val)] for j in range(1, len(val) + 1)
                      if val[(k + j) % len(val)].info.group != clip.info.group)  # fmt: skip
         sets = {
+            "real": clip.poses.slice(0, frames),
             "generated": chor(music, reference_pose=ref, seed=args.seed + k, temperature=args.temperature, top_k=args.top_k,
                               top_p=args.top_p, guidance=args.guidance, progress=False),
             "other_song": chor(other.music.slice(0, frames), reference_pose=ref, seed=args.seed + k, temperature=args.temperature,
@@ -107,7 +109,11 @@ def main() -> None:
         print(f"{clip.info.id}: done ({k + 1}/{len(val)})")
 
     cfg = MotionEvalConfig(seconds=args.seconds, split="val")
-    results = {name: evaluate_motion(d, args.dataset, cfg, progress=False) for name, d in dirs.items()}
+    # Every set against exactly these clips: the split's other clips (motion capture without music,
+    # dances shorter than --seconds) are not what the generator was asked to dance.
+    results = {
+        name: evaluate_motion(d, dirs["real"], cfg, progress=False) for name, d in dirs.items() if name != "real"
+    }
     (out / "metrics.json").write_text(json.dumps({k: {"generated": v["generated"], "real": v["real"]}
                                                   for k, v in results.items()}, indent=2, default=str))  # fmt: skip
     real = results["generated"]["real"]
