@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_generator_quality [--dataset work/dataset] [--seconds 30] [--out outputs/generator_eval]
 
-For every validation clip with music (its first ``--seconds``), four sets of dances are compared
+For every validation clip with music (its first ``--seconds``), five sets of dances are compared
 with xdancer.eval (Bailando's BAS, kinetic-feature diversity and Frechet distance):
 
 - real: the validation dances themselves (the same clips, cut to the same length: the reference of
@@ -91,24 +91,25 @@ def main() -> None:
     for k, clip in enumerate(val):
         music = clip.music.slice(0, frames)
         ref = clip.poses.slice(0, 1)
+        real_dance = clip.poses.slice(0, frames)
         # another song: the next validation clip from a different dance (group)
         other = next(val[(k + j) % len(val)] for j in range(1, len(val) + 1)
                      if val[(k + j) % len(val)].info.group != clip.info.group)  # fmt: skip
         sets = {
-            "real": clip.poses.slice(0, frames),
+            "real": real_dance,
             "generated": chor(music, reference_pose=ref, seed=args.seed + k, temperature=args.temperature, top_k=args.top_k,
                               top_p=args.top_p, guidance=args.guidance, progress=False),
             "other_song": chor(other.music.slice(0, frames), reference_pose=ref, seed=args.seed + k, temperature=args.temperature,
                                top_k=args.top_k, top_p=args.top_p, guidance=args.guidance, progress=False),
             "retrieval": retrieve(music.features, library, mean, std),
-            "round_trip": round_trip(chor.tokenizer, clip.poses.slice(0, frames)),
+            "round_trip": round_trip(chor.tokenizer, real_dance),
         }  # fmt: skip
         for name, dance in sets.items():
             dance.save(dirs[name] / f"{clip.info.id}.npz")
             music.save(dirs[name] / f"{clip.info.id}{MUSIC_SUFFIX}")  # scored against the clip's own music
         print(f"{clip.info.id}: done ({k + 1}/{len(val)})")
 
-    cfg = MotionEvalConfig(seconds=args.seconds, split="val")
+    cfg = MotionEvalConfig(seconds=args.seconds)
     # Every set against exactly these clips: the split's other clips (motion capture without music,
     # dances shorter than --seconds) are not what the generator was asked to dance.
     results = {
