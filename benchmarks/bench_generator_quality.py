@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import record
-from xdancer.constants import POSE_FPS
+from xdancer.constants import POSE_FPS, SAMPLING_TEMPERATURE
 from xdancer.data.dataset import DanceDataset
 from xdancer.eval.run import MUSIC_SUFFIX, MotionEvalConfig, evaluate_motion
 from xdancer.pose.normalize import sequence_transform
@@ -66,7 +66,7 @@ def main() -> None:
     ap.add_argument("--out", default="outputs/generator_eval")
     ap.add_argument("--generator", default=None, help="generator checkpoint (default: the bundled one)")
     ap.add_argument("--tokenizer", default=None, help="tokenizer checkpoint (default: the bundled one)")
-    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--temperature", type=float, default=SAMPLING_TEMPERATURE)
     ap.add_argument("--top-k", type=int, default=None)
     ap.add_argument("--top-p", type=float, default=None)
     ap.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (default: the model's)")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from xdancer.constants import CANVAS_HEIGHT, CANVAS_WIDTH, POSE_FPS
+from xdancer.constants import CANVAS_HEIGHT, CANVAS_WIDTH, POSE_FPS, SAMPLING_TEMPERATURE
 from xdancer.errors import InputError
 from xdancer.music.features import MusicFeatures
 from xdancer.pose.sequence import PoseSequence
@@ -90,7 +90,7 @@ class Choreographer:
         reference_pose: PoseSequence | None = None,
         seconds: float | None = None,
         seed: int = 0,
-        temperature: float = 1.0,
+        temperature: float = SAMPLING_TEMPERATURE,
         top_k: int | None = None,
         top_p: float | None = None,
         guidance: float | None = None,
@@ -171,7 +171,7 @@ def choreograph(
     reference_pose: PoseSequence | None = None,
     seconds: float | None = None,
     seed: int = 0,
-    temperature: float = 1.0,
+    temperature: float = SAMPLING_TEMPERATURE,
     top_k: int | None = None,
     top_p: float | None = None,
     guidance: float | None = None,

@@ -19,3 +19,8 @@ SAMPLES_PER_FRAME = exact_div(SAMPLE_RATE, POSE_FPS)  # 800 samples = one pose f
 # of this aspect for the motion model; the renderer works at the photo's own aspect.
 CANVAS_HEIGHT = 896
 CANVAS_WIDTH = 512
+
+# Sampling temperature of the motion generator when none is asked for: the lowest Frechet distance
+# to the real validation dances among 0.6-1.0 on two seed sets, with beat alignment still at the real
+# dances' level (the bundled generator's model card has the numbers).
+SAMPLING_TEMPERATURE = 0.8

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from xdancer.constants import POSE_FPS, SAMPLE_RATE
+from xdancer.constants import POSE_FPS, SAMPLE_RATE, SAMPLING_TEMPERATURE
 from xdancer.errors import InputError
 from xdancer.io_utils import check_input_file, check_output_path
 from xdancer.pose.sequence import PoseSequence
@@ -47,7 +47,7 @@ class DanceOptions:
     height: int = 512  # output video height in pixels (width follows the photo's aspect)
     fps: int = POSE_FPS  # output video frame rate
     renderer: str = "warp"
-    temperature: float = 1.0
+    temperature: float = SAMPLING_TEMPERATURE
     top_k: int | None = None
     top_p: float | None = None
     guidance: float | None = None  # classifier-free guidance on the music; None = the model's default

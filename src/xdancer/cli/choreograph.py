@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from xdancer.constants import SAMPLING_TEMPERATURE
+
 
 def register(add_command) -> None:
     p = add_command("choreograph", help="write a dance (2D whole-body poses) for a piece of music")
@@ -9,7 +11,8 @@ def register(add_command) -> None:
     p.add_argument("--image", default=None, help="photo of the dancer: the dance starts from their pose, in the photo's frame")
     p.add_argument("--seconds", type=float, default=None, help="dance length in seconds (default: the whole song)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same dance)")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (0 = always the likeliest token)")
+    p.add_argument("--temperature", type=float, default=SAMPLING_TEMPERATURE,
+                   help=f"sampling temperature (0 = always the likeliest token; default {SAMPLING_TEMPERATURE})")
     p.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest tokens only")
     p.add_argument("--top-p", type=float, default=None, help="nucleus sampling: the likeliest tokens up to this probability")
     p.add_argument("--guidance", type=float, default=None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from xdancer.constants import SAMPLING_TEMPERATURE
+
 
 def _add_dance_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--out", default="dance.mp4", help="output video (.mp4), default dance.mp4")
@@ -18,7 +20,10 @@ def _add_dance_options(p: argparse.ArgumentParser) -> None:
                         "skeleton: only the poses")  # fmt: skip
     p.add_argument("--side-by-side", action="store_true", help="show photo | skeleton | result in each frame")
     p.add_argument("--poses-out", type=Path, default=None, help="also save the dance's poses (.npz)")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (lower = calmer)")
+    p.add_argument(
+        "--temperature", type=float, default=SAMPLING_TEMPERATURE,
+        help=f"sampling temperature (lower = calmer; default {SAMPLING_TEMPERATURE})",
+    )
     p.add_argument("--top-k", type=int, default=None, help="sample only among the k likeliest tokens")
     p.add_argument("--top-p", type=float, default=None, help="nucleus sampling threshold in (0, 1]")
     p.add_argument("--guidance", type=float, default=None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from xdancer.constants import SAMPLING_TEMPERATURE
+
 
 def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -52,7 +54,7 @@ def register(add_command) -> None:
     p.add_argument("-o", "--output", required=True, help="folder for NAME.npz + NAME.music.npz")
     p.add_argument("--tokenizer", default=None, help="tokenizer checkpoint (default: the bundled one)")
     p.add_argument("--generator", default=None, help="generator checkpoint (default: the bundled one)")
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--temperature", type=float, default=SAMPLING_TEMPERATURE)
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--top-p", type=float, default=None)
     _config_args(p)

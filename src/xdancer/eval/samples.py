@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from xdancer.constants import SAMPLING_TEMPERATURE
 from xdancer.errors import InputError
 from xdancer.eval.run import MUSIC_SUFFIX, MotionEvalConfig, choose, load_motion_set
 from xdancer.pose.sequence import PoseSequence
@@ -22,7 +23,7 @@ def choreograph_dataset(
     dataset: str | Path,
     out_dir: str | Path,
     config: MotionEvalConfig | None = None,
-    temperature: float = 1.0,
+    temperature: float = SAMPLING_TEMPERATURE,
     top_k: int | None = None,
     top_p: float | None = None,
     progress: bool = True,
