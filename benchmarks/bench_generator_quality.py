@@ -1,6 +1,6 @@
 """Motion generator quality on the validation dances: BAS, DIV_k and FID_k (2D kinetic features).
 
-    python -m benchmarks.bench_generator_quality [--dataset work/dataset] [--seconds 30] [--out outputs/generator_eval]
+    python -m benchmarks.bench_generator_quality [--dataset work/dataset] [--seconds 30] [--repeats 3] [--out outputs/generator_eval]
 
 For every validation clip with music (its first ``--seconds``), five sets of dances are compared
 with xdancer.eval (Bailando's BAS, kinetic-feature diversity and Frechet distance):
@@ -14,6 +14,10 @@ with xdancer.eval (Bailando's BAS, kinetic-feature diversity and Frechet distanc
   features, mean squared distance over the segment, starts every 10 frames) played as it is;
 - tokenizer round trip: the real dance encoded and decoded by the pose tokenizer, which is what a
   generator that wrote exactly the real dances' tokens would score.
+
+The two sampled sets are drawn ``--repeats`` times with different seeds and reported as the mean and
+standard deviation over those draws: with 9 dances a set, DIV_k and FID_k move by 10-20 % from one
+draw to the next, as much as between neighbouring sampling settings.
 
 Writes the dances and metrics.json under ``--out`` and the table to docs/benchmarks.md.
 """
@@ -34,6 +38,8 @@ from xdancer.pose.normalize import sequence_transform
 from xdancer.pose.sequence import PoseSequence
 
 RETRIEVAL_STEP = 10  # frames between candidate segment starts
+SEED_STRIDE = 100  # draw r dances clip k with seed SEED + SEED_STRIDE * r + k
+SAMPLED = ("generated", "other_song")
 
 
 def retrieve(query: np.ndarray, library: list[tuple[np.ndarray, PoseSequence]], mean, std) -> PoseSequence:
@@ -70,10 +76,14 @@ def main() -> None:
     ap.add_argument("--top-k", type=int, default=None)
     ap.add_argument("--top-p", type=float, default=None)
     ap.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (default: the model's)")
-    ap.add_argument("--seed", type=int, default=0, help="clip k is danced with seed SEED + k")
+    ap.add_argument("--seed", type=int, default=0, help=f"clip k is danced with seed SEED + {SEED_STRIDE} * r + k")
+    ap.add_argument("--repeats", type=int, default=3, help="draws of the sampled sets, each with its own seeds")
     args = ap.parse_args()
+    if not 1 <= args.repeats <= 10:
+        ap.error("--repeats must lie in 1..10")
+    seeds = [args.seed + SEED_STRIDE * r for r in range(args.repeats)]
 
-    from xdancer.choreograph import Choreographer
+    from xdancer.choreograph import DEFAULT_GUIDANCE, Choreographer
 
     chor = Choreographer(args.tokenizer, args.generator)
     ds = DanceDataset(args.dataset)
@@ -84,7 +94,8 @@ def main() -> None:
     allm = np.concatenate([m for m, _ in library])
     mean, std = allm.mean(0), allm.std(0) + 1e-6
     out = Path(args.out)
-    dirs = {name: out / name for name in ("real", "generated", "other_song", "retrieval", "round_trip")}
+    dirs = {name: out / name for name in ("real", "retrieval", "round_trip")}
+    dirs |= {f"{name}/seed{s}": out / name / f"seed{s}" for name in SAMPLED for s in seeds}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
 
@@ -97,13 +108,13 @@ def main() -> None:
                      if val[(k + j) % len(val)].info.group != clip.info.group)  # fmt: skip
         sets = {
             "real": real_dance,
-            "generated": chor(music, reference_pose=ref, seed=args.seed + k, temperature=args.temperature, top_k=args.top_k,
-                              top_p=args.top_p, guidance=args.guidance, progress=False),
-            "other_song": chor(other.music.slice(0, frames), reference_pose=ref, seed=args.seed + k, temperature=args.temperature,
-                               top_k=args.top_k, top_p=args.top_p, guidance=args.guidance, progress=False),
             "retrieval": retrieve(music.features, library, mean, std),
             "round_trip": round_trip(chor.tokenizer, real_dance),
-        }  # fmt: skip
+        }
+        sampling = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, guidance=args.guidance)
+        for s in seeds:
+            for name, song in (("generated", music), ("other_song", other.music.slice(0, frames))):
+                sets[f"{name}/seed{s}"] = chor(song, reference_pose=ref, seed=s + k, progress=False, **sampling)
         for name, dance in sets.items():
             dance.save(dirs[name] / f"{clip.info.id}.npz")
             music.save(dirs[name] / f"{clip.info.id}{MUSIC_SUFFIX}")  # scored against the clip's own music
@@ -117,22 +128,33 @@ def main() -> None:
     }
     (out / "metrics.json").write_text(json.dumps({k: {"generated": v["generated"], "real": v["real"]}
                                                   for k, v in results.items()}, indent=2, default=str))  # fmt: skip
-    real = results["generated"]["real"]
+    real = results["round_trip"]["real"]
 
-    def f(x) -> str:
-        return "-" if x is None else f"{x:.3f}"
+    def f(values: list) -> str:
+        """One value as it is; several as mean +- standard deviation over the draws."""
+        if any(v is None for v in values):
+            return "-"
+        if len(values) == 1:
+            return f"{values[0]:.3f}"
+        return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
 
-    rows = [["real validation dances", len(val), f(real["bas"]), f(real["bas_chance"]), f(real["div_k"]), "-"]]
+    rows = [["real validation dances", len(val), f([real["bas"]]), f([real["bas_chance"]]), f([real["div_k"]]), "-"]]
     labels = {"generated": "generated (own music)", "other_song": "(b) generated to another song",
               "retrieval": "(c) retrieval of nearest training segment",
               "round_trip": "(d) real dances through the tokenizer (encode + decode)"}  # fmt: skip
     for name, label in labels.items():
-        g = results[name]["generated"]
-        rows.append([label, g["n_sequences"], f(g["bas"]), f(g["bas_chance"]), f(g["div_k"]), f(g["fid_k"])])
+        keys = [f"{name}/seed{s}" for s in seeds] if name in SAMPLED else [name]
+        draws = [results[key]["generated"] for key in keys]
+        metrics = [f([g[m] for g in draws]) for m in ("bas", "bas_chance", "div_k", "fid_k")]
+        rows.append([label, draws[0]["n_sequences"], *metrics])
+    guidance = args.guidance
+    if guidance is None:  # what Choreographer uses when asked for none
+        guidance = DEFAULT_GUIDANCE if chor.generator.cfg.null_music else 1.0
     notes = (
         f"{len(val)} validation clips of {args.dataset} with music, first {args.seconds:g} s each; "
-        f"sampling temperature {args.temperature}, top-k {args.top_k}, top-p {args.top_p}, guidance {args.guidance}; "
-        f"seeds {args.seed}..{args.seed + len(val) - 1}. "
+        f"sampling temperature {args.temperature}, top-k {args.top_k}, top-p {args.top_p}, guidance {guidance}; "
+        f"sampled sets drawn {args.repeats} times (seeds {', '.join(f'{s}..{s + len(val) - 1}' for s in seeds)}), "
+        "given as mean ± standard deviation over the draws. "
         "BAS: Bailando's score (sigma 50 ms), bas_chance: the same against beats shifted over one beat period. "
         "DIV_k / FID_k: kinetic features z-normalised with the real set's statistics. All scored against the "
         "clip's own music."

@@ -21,6 +21,6 @@ CANVAS_HEIGHT = 896
 CANVAS_WIDTH = 512
 
 # Sampling temperature of the motion generator when none is asked for: of the temperatures 0.6-1.0
-# tried, the lowest Frechet distance to the real validation dances, with beat alignment still at the
-# real dances' level (the bundled generator's model card has the numbers).
+# tried with the default guidance, the lowest Frechet distance to the real validation dances, with
+# beat alignment still at the real dances' level (the bundled generator's model card has the numbers).
 SAMPLING_TEMPERATURE = 0.8
