@@ -1,5 +1,7 @@
 """Manifest and split: deterministic, by group (never by frame or clip), rebuilds replace one source."""
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -23,6 +25,22 @@ def test_split_is_deterministic_and_by_group():
     # Few groups that all hash to train: one is still held out.
     small = [g for g in groups if a[g] == "train"][:6]
     assert list(assign_splits(small, 0.1).values()).count("val") == 1
+
+
+def test_split_holds_out_a_group_of_every_well_represented_genre():
+    groups = [f"dance_{i}" for i in range(200)]
+    by_hash = assign_splits(groups, 0.1)
+    trains = [g for g in groups if by_hash[g] == "train"]
+    waltz = groups[:40]  # some of these hash to validation
+    chacha, tango = trains[-4:], trains[-6:-4]  # all hash to train
+    strata = {g: "waltz" for g in waltz} | {g: "cha-cha" for g in chacha} | {g: "tango" for g in tango}
+    pool = waltz + chacha + tango + ["unlabelled"]
+    a = assign_splits(pool, 0.1, strata)
+    assert a == assign_splits(list(reversed(pool)), 0.1, strata)
+    assert [g for g in chacha if a[g] == "val"] == [min(chacha, key=lambda g: hashlib.sha256(g.encode()).digest())]
+    assert all(a[g] == "train" for g in tango)  # too few to hold one out
+    assert all(a[g] == by_hash[g] for g in waltz)  # hashing already held some out
+    assert all(a[g] == split_of(g, 0.1) for g in pool if g not in chacha)
 
 
 def test_manifest_round_trip(tmp_path):

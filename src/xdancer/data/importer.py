@@ -102,7 +102,7 @@ def build_dataset(source: str, path: str | Path, out: str | Path, *, val_fractio
         bar.set_postfix_str(clip.id)
     if not infos:
         raise InputError(f"the {source} importer found nothing to import in {path}")
-    splits = assign_splits([c.group for c in infos], val_fraction)
+    splits = assign_splits([c.group for c in infos], val_fraction, strata={c.group: c.genre for c in infos})
     rows = [replace(c, split=splits[c.group]) for c in infos]
     all_rows = merge_source(out, source, rows)
     _remove_stale(out, source, new_paths)

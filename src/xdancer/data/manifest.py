@@ -6,14 +6,15 @@ source replaces that source's rows and leaves the others alone.
 
 The split is by *group* (a dance: every camera view and every clip cut from one performance shares
 its group), never by frame or clip, so no validation dance is seen in training from another angle.
-A group's split comes from a hash of its name, so it does not depend on the order of the build or
-on which other dances are present.
+A group's split comes from a hash of its name, so it does not depend on the order of the build; a
+genre that hashing left without a validation dance gets its dance with the smallest hash held out.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -65,6 +66,12 @@ class ClipInfo:
 _COLUMNS = tuple(f.name for f in fields(ClipInfo))
 
 
+# A build of at least this many groups always has a validation group, and so does every stratum
+# (genre) of at least MIN_STRATUM_HELD_OUT groups.
+MIN_GROUPS_HELD_OUT = 5
+MIN_STRATUM_HELD_OUT = 4
+
+
 def split_of(group: str, val_fraction: float = 0.1) -> str:
     """Deterministic split of a group: its SHA-256 mapped to [0, 1) against ``val_fraction``."""
     if not 0.0 <= val_fraction < 1.0:
@@ -73,13 +80,33 @@ def split_of(group: str, val_fraction: float = 0.1) -> str:
     return "val" if h < val_fraction else "train"
 
 
-def assign_splits(groups: list[str], val_fraction: float = 0.1) -> dict[str, str]:
-    """Split for every group; if hashing leaves validation empty while there are at least five
-    groups, the group with the smallest hash goes to validation (still deterministic)."""
+def _digest(group: str) -> bytes:
+    return hashlib.sha256(group.encode("utf-8")).digest()
+
+
+def assign_splits(
+    groups: list[str], val_fraction: float = 0.1, strata: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Split for every group, still deterministic: if hashing leaves validation empty while there are
+    at least MIN_GROUPS_HELD_OUT groups, the group with the smallest hash goes to validation.
+
+    ``strata`` (group -> stratum, e.g. the dance's genre; "" = none) holds out one group of every
+    stratum that has at least MIN_STRATUM_HELD_OUT groups and none in validation by hash, so that
+    validation covers every well-represented genre (a hash alone held out only waltzes of Dance
+    with Melody's four genres)."""
     uniq = sorted(set(groups))
     out = {g: split_of(g, val_fraction) for g in uniq}
-    if val_fraction > 0 and len(uniq) >= 5 and "val" not in out.values():
-        out[min(uniq, key=lambda g: hashlib.sha256(g.encode("utf-8")).digest())] = "val"
+    if val_fraction <= 0:
+        return out
+    pools = [(uniq, MIN_GROUPS_HELD_OUT)]
+    by_stratum: dict[str, list[str]] = {}
+    for g in uniq:
+        if strata and strata.get(g):
+            by_stratum.setdefault(strata[g], []).append(g)
+    pools += [(pool, MIN_STRATUM_HELD_OUT) for pool in by_stratum.values()]
+    for pool, least in pools:
+        if len(pool) >= least and all(out[g] == "train" for g in pool):
+            out[min(pool, key=_digest)] = "val"
     return out
 
 
