@@ -16,8 +16,8 @@ with xdancer.eval (Bailando's BAS, kinetic-feature diversity and Frechet distanc
   generator that wrote exactly the real dances' tokens would score.
 
 The two sampled sets are drawn ``--repeats`` times with different seeds and reported as the mean and
-standard deviation over those draws: with 9 dances a set, DIV_k and FID_k move by 5-20 % from one
-draw to the next, as much as between neighbouring sampling settings.
+standard deviation over those draws: with 15 dances a set, FID_k moves by up to 20 % from one draw
+to the next, as much as between neighbouring sampling settings.
 
 Writes the dances and metrics.json under ``--out`` and the table to docs/benchmarks.md.
 """

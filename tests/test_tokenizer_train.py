@@ -10,7 +10,16 @@ import torch
 from test_tokenizer_helpers import synthetic_dataset, tiny_config
 
 from xdancer.config import from_dict, to_dict
-from xdancer.eval.reconstruction import WHOLE_BODY, codebook_usage, evaluate_tokenizer, part_errors
+from xdancer.eval.reconstruction import (
+    ROWS,
+    WHOLE_BODY,
+    ReconstructionReport,
+    codebook_usage,
+    evaluate_tokenizer,
+    part_error_sums,
+    part_errors,
+    pooled_errors,
+)
 from xdancer.pose.skeleton import PARTS
 from xdancer.tokenizer import load_tokenizer
 from xdancer.tokenizer.config import TokenizerTrainConfig
@@ -31,6 +40,26 @@ def test_part_errors_on_toy_input():
     assert math.isnan(err["left_hand"])
     n_head, n_seen = len(PARTS["head"]), 134 - len(PARTS["left_hand"])
     assert err[WHOLE_BODY] == pytest.approx(2.5 * n_head / n_seen)
+
+
+def test_pooled_errors_equal_one_evaluation_of_all_clips():
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=(2, 3, 134, 3))
+    target[..., 2] = rng.uniform(0, 1, size=(2, 3, 134))
+    target[1, :, list(PARTS["left_hand"]), 2] = 0.0  # the second clip shows no left hand
+    recon = target + rng.normal(scale=0.1, size=target.shape)
+    px = np.array([10.0, 20.0])
+
+    def report(i):
+        sums = part_error_sums(target[i : i + 1], recon[i : i + 1], px[i : i + 1])
+        return ReconstructionReport({r: s.error for r, s in sums.items()}, {}, 1, 3,
+                                    weights={r: s.weight for r, s in sums.items()})  # fmt: skip
+
+    pooled = pooled_errors([report(0), report(1)])
+    together = part_errors(target, recon, px)
+    for r in ROWS:
+        assert pooled[r] == pytest.approx(together[r])
+    assert pooled["left_hand"] == pytest.approx(report(0).errors["left_hand"])  # clip 1 adds nothing
 
 
 def test_codebook_usage_on_toy_input():
@@ -87,6 +116,7 @@ def test_train_resume_and_evaluate(tmp_path):
     assert report.clips == 2 and report.frames == 128
     assert all(np.isfinite(report.errors[r]) for r in ("upper_body", "lower_body", "head", WHOLE_BODY))
     assert 0 < report.usage[WHOLE_BODY][1] <= 1
+    assert report.weights[WHOLE_BODY] > 0 and pooled_errors([report]) == pytest.approx(report.errors)
 
 
 def test_detail_fraction_draws_clips_with_hands():

@@ -101,21 +101,35 @@ def codebook_usage(
 
 @dataclass
 class ReconstructionReport:
-    """errors: row -> px error; usage: row -> (perplexity, fraction used); plus what was measured."""
+    """errors: row -> px error; usage: row -> (perplexity, fraction used); plus what was measured.
+    weights: row -> the summed target confidence behind its error, so that reports on different
+    clips pool exactly (:func:`pooled_errors`)."""
 
     errors: dict[str, float]
     usage: dict[str, tuple[float, float]]
     clips: int
     frames: int
     variant: str = ""
-    extra: dict = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)
 
     def rows(self) -> list[tuple[str, float, float, float]]:
         return [(ROW_TITLES[r], self.errors[r], *self.usage[r]) for r in ROWS]
 
     def to_dict(self) -> dict:
         return {"errors": self.errors, "usage": {k: list(v) for k, v in self.usage.items()},
-                "clips": self.clips, "frames": self.frames, "variant": self.variant}  # fmt: skip
+                "clips": self.clips, "frames": self.frames, "variant": self.variant,
+                "weights": self.weights}  # fmt: skip
+
+
+def pooled_errors(reports: list[ReconstructionReport]) -> dict[str, float]:
+    """Per row, the error over all the reports' clips together (each report weighted by its
+    confidence sum, as if they had been one evaluation)."""
+    out = {}
+    for r in ROWS:
+        w = sum(rep.weights.get(r, 0.0) for rep in reports)
+        s = sum(rep.errors[r] * rep.weights.get(r, 0.0) for rep in reports if rep.weights.get(r, 0.0) > 0)
+        out[r] = s / w if w > 0 else float("nan")
+    return out
 
 
 def evaluate_tokenizer(tokenizer, dataset_root: str, split: str = "val", window: int = 240,
@@ -163,9 +177,8 @@ def evaluate_tokenizer(tokenizer, dataset_root: str, split: str = "val", window:
             frames += chunk.shape[1]
     shared = tokenizer.config.variant == "single_codebook"
     usage = codebook_usage(np.concatenate(tokens_all, axis=0), tokenizer.codebook_size, shared=shared)
-    return ReconstructionReport(
-        {r: s.error for r, s in sums.items()}, usage, len(infos), frames, tokenizer.config.variant
-    )
+    return ReconstructionReport({r: s.error for r, s in sums.items()}, usage, len(infos), frames,
+                                tokenizer.config.variant, {r: s.weight for r, s in sums.items()})  # fmt: skip
 
 
 def comparison_table(reports: dict[str, ReconstructionReport], title: str = ""):
