@@ -1,6 +1,6 @@
 """Motion generator quality on the validation dances: BAS, DIV_k and FID_k (2D kinetic features).
 
-    python -m benchmarks.bench_generator_quality [--dataset work/dataset] [--seconds 30] [--repeats 3] [--out outputs/generator_eval]
+    python -m benchmarks.bench_generator_quality [--dataset work/dataset] [--seconds 40] [--repeats 3] [--out outputs/generator_eval]
 
 For every validation clip with music (its first ``--seconds``), five sets of dances are compared
 with xdancer.eval (Bailando's BAS, kinetic-feature diversity and Frechet distance):
@@ -68,7 +68,7 @@ def round_trip(tokenizer, poses: PoseSequence) -> PoseSequence:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="work/dataset")
-    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--seconds", type=float, default=40.0)
     ap.add_argument("--out", default="outputs/generator_eval")
     ap.add_argument("--generator", default=None, help="generator checkpoint (default: the bundled one)")
     ap.add_argument("--tokenizer", default=None, help="tokenizer checkpoint (default: the bundled one)")
