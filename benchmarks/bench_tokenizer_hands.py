@@ -121,18 +121,15 @@ def main() -> None:
 
     focus = ("head", "left_hand", "right_hand", "whole_body")
     header = ["held-out video", "frames"] + [f"{m} {ROW_TITLES[r]}" for m in MODELS for r in focus]
-    rows = []
-    for g in groups:
-        frames = reports["multi-part"][g].frames
-        rows.append([g, frames] + [f"{reports[m][g].errors[r]:.2f}" for m in MODELS for r in focus])
-    total = sum(reports["multi-part"][g].frames for g in groups)
-    rows.append(["**pooled**", total] + [f"**{pooled[m][r]:.2f}**" for m in MODELS for r in focus])
+    frames = {g: reports["multi-part"][g].frames for g in groups}
+    rows = [[g, frames[g]] + [f"{reports[m][g].errors[r]:.2f}" for m in MODELS for r in focus] for g in groups]
+    rows.append(["**pooled**", sum(frames.values())] + [f"**{pooled[m][r]:.2f}**" for m in MODELS for r in focus])
     wins = {r: sum(reports["multi-part"][g].errors[r] < reports["single codebook"][g].errors[r] for g in groups)
             for r in focus}  # fmt: skip
     notes = (
         f"Leave-one-video-out over the {len(groups)} detected videos of {root} (the only clips with hands and "
-        f"faces): per fold the two tokenizers are trained with configs/tokenizer/default.yaml and "
-        f"single_codebook.yaml on a dataset whose validation video is that one, and evaluated on it alone "
+        f"faces): per fold the two tokenizers are trained with {' and '.join(MODELS.values())} "
+        f"on a dataset whose validation video is that one, and evaluated on it alone "
         f"(mean confidence-weighted L1, px of a 512-tall frame). Pooled: all held-out frames as one "
         f"evaluation. Multi-part lower in "
         + ", ".join(f"{ROW_TITLES[r]} {wins[r]}/{len(groups)}" for r in focus)

@@ -72,16 +72,17 @@ MIN_GROUPS_HELD_OUT = 5
 MIN_STRATUM_HELD_OUT = 4
 
 
+def _digest(group: str) -> bytes:
+    """SHA-256 of the group's name: the hash behind its split and the order of held-out groups."""
+    return hashlib.sha256(group.encode("utf-8")).digest()
+
+
 def split_of(group: str, val_fraction: float = 0.1) -> str:
     """Deterministic split of a group: its SHA-256 mapped to [0, 1) against ``val_fraction``."""
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    h = int.from_bytes(hashlib.sha256(group.encode("utf-8")).digest()[:8], "big") / 2**64
+    h = int.from_bytes(_digest(group)[:8], "big") / 2**64
     return "val" if h < val_fraction else "train"
-
-
-def _digest(group: str) -> bytes:
-    return hashlib.sha256(group.encode("utf-8")).digest()
 
 
 def assign_splits(
