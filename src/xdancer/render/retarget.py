@@ -17,6 +17,12 @@ the pelvis, steps and jumps -- but take the person's own bone lengths and place 
   ground line fixed for the whole sequence would read that as floating;
 - confidence: a bone whose driving keypoints are unsure keeps its previous angle relative to its
   parent bone (at first: the photo's own), so missing hands or feet hold still instead of flying off;
+- turning round: a photo shows one side of the person, so while the driving dancer shows the other
+  (their shoulders the other way round than the photo's), their left and right are swapped: the limb
+  on the image's left is driven by the limb the dancer shows there. Without the swap, each arm would
+  cross the body to reach its own side and the person would come out twisted. The turn is taken when
+  the shoulders cross by ``TURN_SPAN`` of their width, and undone when they uncross by as much, so a
+  dancer seen in profile does not flicker between the two;
 - photos cut at the waist (``upper_body``, upper_body.py): the scale comes from the clavicles and arms
   alone (the photo's pelvis is a guess), and the pelvis follows only ``SWAY`` of the driving pelvis's
   horizontal path and none of its vertical one, so the body stays cut by the photo's bottom edge; the
@@ -31,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xdancer.pose.skeleton import MIRROR_PERMUTATION
 from xdancer.render.rig import BONE_INDEX, BONES, END_BONE_EXTENT, J, rig_joints
 from xdancer.render.upper_body import MAX_LEAN, SWAY, TILT, UPPER_HEAD_LIMIT, UPPER_MIN_STRETCH
 
@@ -43,6 +50,7 @@ VIRTUAL_BONES = ("torso", "right_pelvis", "left_pelvis")  # their length is a gu
 LEAN_BONES = ("torso", "neck", "right_clavicle", "left_clavicle")
 FOOT_JOINTS = (J["right_ankle"], J["right_toe"], J["left_ankle"], J["left_toe"])
 HEAD_LIMIT = np.deg2rad(45.0)  # the head turns at most this far from the neck's direction
+TURN_SPAN = 0.25  # shoulders crossed (uncrossed) by this much of their width: turned round (back)
 
 
 def wrap(a: np.ndarray | float) -> np.ndarray | float:
@@ -86,7 +94,7 @@ class RetargetedFrame:
     joints: np.ndarray  # (J, 2) rig joints in output pixels
     rotation: np.ndarray  # (B,) rotation of each bone from the photo, radians
     stretch: np.ndarray  # (B,) length of each bone over its length in the photo
-    facing_away: bool  # the driving dancer shows their back (shoulders swapped left-right)
+    facing_away: bool  # the driving dancer shows the side the photo does not (left and right swapped)
 
 
 class Retargeter:
@@ -100,8 +108,12 @@ class Retargeter:
         ref = complete_reference(rig_joints(reference_kps, threshold), threshold)
         self.ref = ref
         self.ref_kps = np.asarray(reference_kps, dtype=np.float64)
-        self.drive_kps = np.asarray(driving_kps, dtype=np.float64)
-        self.drive = rig_joints(self.drive_kps, threshold)  # (T, J, 3)
+        self.ref_shoulder_sign = np.sign(ref[J["left_shoulder"], 0] - ref[J["right_shoulder"], 0]) or 1.0
+        drive_kps = np.asarray(driving_kps, dtype=np.float64)
+        self.turned = self._turned_round(rig_joints(drive_kps, threshold))  # (T,)
+        self.drive_kps = drive_kps.copy()
+        self.drive_kps[self.turned] = drive_kps[self.turned][:, MIRROR_PERMUTATION]
+        self.drive = rig_joints(self.drive_kps, threshold)  # (T, J, 3), left and right as the photo's
         ok = ref[:, 2] >= threshold
         pj = np.array([b.parent_joint for b in BONES])
         cj = np.array([b.child_joint for b in BONES])
@@ -146,7 +158,6 @@ class Retargeter:
         has_ground = bool(ref_feet) and np.isfinite(self.drive_low).any()
         self.ref_ground = float(ref[ref_feet, 1].max()) if has_ground else None
         self.drive_ground = self._local_ground(ground_frames) if has_ground else None  # (T,)
-        self.ref_shoulder_sign = np.sign(ref[J["left_shoulder"], 0] - ref[J["right_shoulder"], 0]) or 1.0
 
         # State held across frames (the fallback for unsure keypoints).
         self.ref_rel = self._reference_relative_angles()
@@ -154,6 +165,27 @@ class Retargeter:
         self.stretch = np.ones(len(BONES))
         self.head_rel = 0.0
         self.root = ref[J["pelvis"], :2].copy()
+
+    def _turned_round(self, drive: np.ndarray) -> np.ndarray:
+        """(T,) bool from the driving rig joints (T, J, 3): the dancer shows the other side than the
+        photo. Set when the shoulders cross by ``TURN_SPAN`` of their typical distance apart (the 90th
+        percentile over the dance), cleared when they uncross by as much, held in between and while a shoulder is
+        unsure."""
+        sides = drive[:, [J["right_shoulder"], J["left_shoulder"]]]  # (T, 2, 3)
+        seen = sides[:, :, 2].min(axis=1) >= self.threshold
+        span = self.ref_shoulder_sign * (sides[:, 1, 0] - sides[:, 0, 0])  # > 0: the photo's side
+        turned = np.zeros(len(drive), bool)
+        if not seen.any():
+            return turned
+        width = float(np.percentile(np.linalg.norm(sides[seen, 1, :2] - sides[seen, 0, :2], axis=-1), 90))
+        state = False
+        for t in range(len(drive)):
+            if seen[t] and span[t] < -TURN_SPAN * width:
+                state = True
+            elif seen[t] and span[t] > TURN_SPAN * width:
+                state = False
+            turned[t] = state
+        return turned
 
     def _lowest_drive_foot(self) -> np.ndarray:
         from xdancer.pose.skeleton import FEET, kp
@@ -250,14 +282,7 @@ class Retargeter:
         rotation[BONE_INDEX["head"]] = head_turn
         stretch = np.where(self.ref_len > 1e-6, length / np.maximum(self.ref_len, 1e-6), 1.0)
         stretch[BONE_INDEX["head"]] = 1.0
-        shoulders = drive[[J["right_shoulder"], J["left_shoulder"]]]
-        width = self.nominal[BONE_INDEX["right_clavicle"]] + self.nominal[BONE_INDEX["left_clavicle"]]
-        facing_away = bool(
-            shoulders[:, 2].min() >= self.threshold
-            and np.isfinite(width)
-            and self.ref_shoulder_sign * (shoulders[1, 0] - shoulders[0, 0]) < -0.25 * width
-        )
-        return RetargetedFrame(joints, rotation, stretch, facing_away)
+        return RetargetedFrame(joints, rotation, stretch, bool(self.turned[t]))
 
 
 def bone_affines(ref_joints: np.ndarray, frame: RetargetedFrame) -> np.ndarray:

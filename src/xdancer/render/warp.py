@@ -400,13 +400,18 @@ class WarpRenderer:
         prep = self.prepare(reference_image, reference_pose, height=height)
         return self.frames(prep, poses)
 
-    def frames(self, prep: PreparedPhoto, poses: PoseSequence) -> Iterator[np.ndarray]:
-        """Frames for a prepared photo (reuse one set-up for several pose sequences)."""
+    def retarget(self, prep: PreparedPhoto, poses: PoseSequence) -> Retargeter:
+        """The driving poses fitted to the photographed body: ``.frame(t).joints`` are the rig joints
+        (J, 2) in output pixels that frame t of :meth:`frames` draws the body at."""
         if len(poses) == 0:
             raise InputError("the pose sequence has no frames")
-        retarget = Retargeter(prep.reference_kps, poses.keypoints, threshold=self.config.keypoint_threshold,
-                              min_stretch=self.config.min_stretch, upper_body=prep.upper_body,
-                              ground_frames=int(round(poses.fps)) // 2 * 2 + 1)  # about 1 s  # fmt: skip
+        return Retargeter(prep.reference_kps, poses.keypoints, threshold=self.config.keypoint_threshold,
+                          min_stretch=self.config.min_stretch, upper_body=prep.upper_body,
+                          ground_frames=int(round(poses.fps)) // 2 * 2 + 1)  # about 1 s  # fmt: skip
+
+    def frames(self, prep: PreparedPhoto, poses: PoseSequence) -> Iterator[np.ndarray]:
+        """Frames for a prepared photo (reuse one set-up for several pose sequences)."""
+        retarget = self.retarget(prep, poses)
         return (self.render_frame(prep, retarget.ref, retarget.frame(t)) for t in range(len(retarget)))
 
 
