@@ -8,9 +8,9 @@ process each, so one stage's models and memory do not colour the next one's numb
 Each script prints its own table and records it in its section of docs/benchmarks.md; this runner
 adds a summary section (script, status, wall time). Benchmarks measure, they never fail on time: a
 script that crashes is reported as failed, and the exit status is non-zero only with ``--strict``.
-Two of them measure quality rather than speed and take longest: generator_quality (about 5 minutes)
-and tokenizer_hands (8 tokenizer trainings, about 45 minutes the first time; trained folds are
-reused from outputs/tokenizer_hands).
+Three of them measure quality rather than speed and take longest: generator_quality (about 5
+minutes), render_recovery (about 4 minutes) and tokenizer_hands (8 tokenizer trainings, about 45
+minutes the first time; trained folds are reused from outputs/tokenizer_hands).
 """
 
 from __future__ import annotations
