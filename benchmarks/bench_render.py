@@ -180,7 +180,7 @@ def main() -> None:
 
     def triangles() -> int:
         for f in frames:
-            per_triangle_warp(prep, renderer.deform(prep, rt.ref, f), renderer.draw_order(prep, f), out)
+            per_triangle_warp(prep, renderer.deform(prep, rt.ref, f), renderer.draw_order(prep), out)
         return len(frames)
 
     speed("texture: id buffer + one remap", dense)

@@ -14,8 +14,9 @@ where the body was drawn (the retargeted rig joints, 0.6 torso lengths of margin
 the dancer has people of its own), and its 14 body joints (nose, neck, shoulders, elbows, wrists, hips,
 knees, ankles) are compared with the rig joints the frame was drawn at: PCK at 0.1 of the torso length
 (``xdancer.eval.video_metrics.pck``; a joint the detector misses counts as wrong). Frames in which the
-driving dancer shows their back are counted apart: a photo taken from the front shows its front, which
-the detector reads with left and right the other way round.
+driving dancer shows their back are counted apart: the photo shows the person's front, so the renderer
+draws them from the front with left and right swapped (render/retarget.py), and the drawn joints are
+named as drawn.
 
 Reference row: the detector on the real videos' own frames, one at a time, against its tracked
 detection of the whole video (how far the detector agrees with itself on real people).

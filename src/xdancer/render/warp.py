@@ -57,13 +57,13 @@ from xdancer.render.rig import (
 from xdancer.render.segment import SegmentConfig, near_skeleton, segment_person
 from xdancer.render.upper_body import frame_height_for, lacks_hips, legs_cut, pin_weights, waist_up_pose
 
-# Back-to-front layer orders. Facing the camera, arms are in front of the torso and the torso (the
-# shirt, the skirt) over the tops of the legs; the arms are in front of the hair but behind the face
-# (drawn last, ``face`` in PreparedPhoto), so hands raised to the head stay in view and an arm raised
-# across the face passes behind it: the face -- who the person is -- stays in view. With the back to
-# the camera the arms go behind the body.
-FRONT_ORDER = ("right_leg", "left_leg", "torso", "head", "right_arm", "left_arm")
-BACK_ORDER = ("right_arm", "left_arm", "right_leg", "left_leg", "head", "torso")
+# Back-to-front layer order: arms in front of the torso and the torso (the shirt, the skirt) over the
+# tops of the legs; the arms in front of the hair but behind the face (drawn last, ``face`` in
+# PreparedPhoto), so hands raised to the head stay in view and an arm raised across the face passes
+# behind it: the face -- who the person is -- stays in view. A dancer who turns their back is drawn
+# as the photo shows the person, from the front, with left and right swapped (retarget.py), so the
+# same order holds (arms behind the body there measured 0.01-0.04 lower in detector recovery).
+LAYER_ORDER = ("right_leg", "left_leg", "torso", "head", "right_arm", "left_arm")
 HIDDEN_PART = -1  # part index of the hidden body layer's triangles, drawn beneath all others
 # The thickest an arm is taken to be, in ``arm_radius``, when its thickness is read off the
 # silhouette (partition.limb_radii): a puffed sleeve; thinner arms take what the silhouette shows.
@@ -335,17 +335,12 @@ class WarpRenderer:
             out += prep.pin[:, None] * (v - out)
         return out
 
-    def draw_order(self, prep: PreparedPhoto, frame: RetargetedFrame) -> np.ndarray:
-        """Triangle ids, back to front, for this frame's layer order."""
-        order = BACK_ORDER if frame.facing_away else FRONT_ORDER
+    def draw_order(self, prep: PreparedPhoto) -> np.ndarray:
+        """Triangle ids, back to front (``LAYER_ORDER``, the face last)."""
         hidden = np.flatnonzero(prep.parts == HIDDEN_PART)
         face = np.zeros(len(prep.parts), bool) if prep.face is None else prep.face
-        layers = [np.flatnonzero((prep.parts == PARTS.index(p)) & ~face) for p in order]
-        if frame.facing_away:  # the face with the rest of the head
-            layers.insert(order.index("head") + 1, np.flatnonzero(face))
-        else:
-            layers.append(np.flatnonzero(face))
-        return np.concatenate([hidden, *layers])
+        layers = [np.flatnonzero((prep.parts == PARTS.index(p)) & ~face) for p in LAYER_ORDER]
+        return np.concatenate([hidden, *layers, np.flatnonzero(face)])
 
     def backward_map(self, prep: PreparedPhoto, ref_joints: np.ndarray, frame: RetargetedFrame):
         """Box (x0, y0, x1, y1) of the moved person and the (map_x, map_y) photo coordinates of every
@@ -358,7 +353,7 @@ class WarpRenderer:
         tri = prep.mesh.triangles
         edge = np.linalg.norm(verts[tri] - verts[np.roll(tri, 1, axis=1)], axis=2)  # (F, 3)
         ok &= (edge <= self.config.tear * prep.rest_edges).all(axis=1)
-        order = self.draw_order(prep, frame)
+        order = self.draw_order(prep)
         order = order[ok[order]]
         lo = np.clip(np.floor(verts.min(axis=0)).astype(int), 0, [w, h])
         hi = np.clip(np.ceil(verts.max(axis=0)).astype(int) + 1, 0, [w, h])
