@@ -71,12 +71,14 @@ def detect_near(frame: np.ndarray, drawn: np.ndarray) -> np.ndarray:
 
 def drawn_keypoints(retarget, size: tuple[int, int], frames: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Where frame t of the renderer draws the body: (len(frames), 134, 3) with the ``retarget``'s rig
-    joints at the 14 body points (confidence 1 where the driving pose shows the point and it lies in
-    the (W, H) frame, else 0; left and right as the photo's, see retarget.py), and (len(frames),) bool: the driving dancer shows their back."""
+    joints at the 14 body points (confidence 1 where the photo's rig has the joint, the driving pose
+    shows it and it lies in the (W, H) frame, else 0; left and right as the photo's, see retarget.py), and (len(frames),) bool: the driving dancer shows their back."""
     from xdancer.pose.skeleton import NUM_KEYPOINTS, kp
-    from xdancer.render.rig import J
+    from xdancer.render.rig import BONES, J
 
     w, h = size
+    # A photo cut at the waist draws no legs: only the joints of the bones the photo has are drawn.
+    rigged = {j for bone, on in zip(BONES, retarget.active, strict=True) if on for j in (bone.parent_joint, bone.child_joint)}
     out = np.zeros((len(frames), NUM_KEYPOINTS, 3))
     back = np.zeros(len(frames), bool)
     for i, t in enumerate(frames):
@@ -84,7 +86,7 @@ def drawn_keypoints(retarget, size: tuple[int, int], frames: list[int]) -> tuple
         back[i] = fr.facing_away
         for name in JOINT_NAMES:
             x, y = fr.joints[J[name]]
-            shown = retarget.drive[t, J[name], 2] >= 0.3 and 0 <= x < w and 0 <= y < h
+            shown = J[name] in rigged and retarget.drive[t, J[name], 2] >= 0.3 and 0 <= x < w and 0 <= y < h
             out[i, kp(name)] = (x, y, float(shown))
     return out, back
 

@@ -58,3 +58,25 @@ def test_a_dancer_in_profile_does_not_flicker_between_front_and_back():
     turned = [retarget.frame(t).facing_away for t in range(len(spans))]
     assert TURN_SPAN * 40 > 5  # the wobble lies inside the band that holds the state
     assert turned == [False] * 5 + [True] * 5 + [False] * 2
+
+
+def test_a_dancer_in_profile_keeps_the_photos_shoulder_line():
+    """Seen side-on, the dancer's shoulders nearly meet (one a little above the other); the photo's
+    torso keeps its width, so the arms stay on its shoulders: the shoulder line keeps at least
+    GIRDLE_MIN_STRETCH of its width and turns no more than GIRDLE_TURN."""
+    from xdancer.render.retarget import GIRDLE_MIN_STRETCH, GIRDLE_TURN
+
+    front = standing()
+    profile = front.copy()
+    profile[kp("right_shoulder"), :2] = (98, 96)
+    profile[kp("left_shoulder"), :2] = (102, 106)
+    profile[kp("right_hip"), :2] = (99, 200)
+    profile[kp("left_hip"), :2] = (101, 200)
+    retarget = Retargeter(front, np.stack([front] * 9 + [profile]))
+    for t in range(9):
+        retarget.frame(t)
+    joints = retarget.frame(9).joints
+    for a, b, photo_width in (("right_shoulder", "left_shoulder", 40.0), ("right_hip", "left_hip", 20.0)):
+        line = joints[J[b]] - joints[J[a]]
+        assert np.linalg.norm(line) >= GIRDLE_MIN_STRETCH * photo_width - 0.5
+        assert abs(np.arctan2(line[1], line[0])) <= GIRDLE_TURN + 1e-6
