@@ -113,40 +113,6 @@ def test_masked_points_do_not_change_the_loss():
     assert model(z).loss.item() != pytest.approx(a.loss.item(), abs=1e-6)
 
 
-def test_velocity_loss_sees_motion_not_place():
-    """A reconstruction shifted as a whole keeps the motion (velocity loss 0, coordinate loss not);
-    one that lags a frame behind, or flattens a lift, does not; unseen points count for nothing."""
-    from xdancer.tokenizer.vqvae import pose_loss, velocity_loss
-
-    x = batch(2, 16)
-    logits = torch.zeros(x.shape[:-1])
-    shifted = x[..., :2] + 0.3
-    assert velocity_loss(shifted, x) < 1e-6 < float(pose_loss(shifted, logits, x)[0])
-    assert velocity_loss(x[..., :2], x) == 0.0
-    lagging = torch.cat([x[:, :1, :, :2], x[:, :-1, :, :2]], dim=1)
-    assert velocity_loss(lagging, x) > 0.01
-    still = x[..., :2].mean(dim=1, keepdim=True).expand_as(x[..., :2])
-    assert velocity_loss(still, x) > velocity_loss(lagging, x) * 0.5
-    hidden = x.clone()
-    hidden[:, :, LEFT_HAND, 2] = 0.0
-    noisy = x[..., :2].clone()
-    noisy[:, :, LEFT_HAND] += torch.randn_like(noisy[:, :, LEFT_HAND])
-    assert velocity_loss(noisy, hidden) < 1e-6
-
-
-def test_velocity_weight_adds_the_velocity_loss():
-    x = batch(2, 16)
-    outs = []
-    for weight in (0.0, 2.0):
-        torch.manual_seed(0)
-        model = PoseVQVAE(tiny_config(velocity_weight=weight, **FSQ)).eval()
-        outs.append(model(x))
-    assert outs[0].losses["vel"] == pytest.approx(outs[1].losses["vel"])
-    assert float((outs[1].loss - outs[0].loss).detach()) == pytest.approx(2.0 * outs[0].losses["vel"], rel=1e-4)
-    with pytest.raises(ValueError):
-        TokenizerConfig(velocity_weight=-1.0)
-
-
 def test_eval_mode_is_deterministic_and_leaves_codebooks_alone():
     torch.manual_seed(0)
     model = PoseVQVAE(tiny_config())

@@ -31,7 +31,7 @@ NUM_PARTS = len(PART_NAMES)
 @dataclass
 class TokenizerOutput:
     """recon: (B, T, 134, 3) with confidence in [0, 1]; tokens: (B, T / stride, P, K);
-    loss: total; losses: breakdown {"coord", "conf", "vel", "commit"} (detached floats for logging)."""
+    loss: total; losses: breakdown {"coord", "conf", "commit"} (detached floats for logging)."""
 
     recon: torch.Tensor
     tokens: torch.Tensor
@@ -113,22 +113,6 @@ def pose_loss(
     coord = torch.stack(part_losses).sum() / NUM_PARTS
     conf_loss = F.binary_cross_entropy_with_logits(conf_logits, conf)
     return coord, conf_loss
-
-
-def velocity_loss(recon_xy: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Confidence-weighted L1 of the frame-to-frame motion, per part as in :func:`pose_loss`.
-
-    recon_xy (B, T, 134, 2), target (B, T, 134, 3) -> scalar. A step counts where the point is seen in
-    both frames. Coordinates alone let a decoder trade a foot's brief lift for a smaller average
-    error; the motion between frames is what the dance's kinetic features (and a viewer) see.
-    """
-    conf = target[:, 1:, :, 2] * target[:, :-1, :, 2]  # (B, T-1, 134)
-    err = (recon_xy.diff(dim=1) - target[..., :2].diff(dim=1)).abs().sum(-1) * conf
-    part_losses = []
-    for idx in PARTS.values():
-        w = conf[..., list(idx)].sum()
-        part_losses.append(err[..., list(idx)].sum() / (2 * w).clamp_min(1e-6))
-    return torch.stack(part_losses).sum() / NUM_PARTS
 
 
 class PoseVQVAE(nn.Module):
@@ -222,13 +206,11 @@ class PoseVQVAE(nn.Module):
         latents, tokens, commit = self._encode_latents(poses)
         xy, logits = self._decode_latents(latents)
         coord, conf = pose_loss(xy, logits, poses)
-        vel = velocity_loss(xy, poses)
-        loss = coord + self.cfg.confidence_weight * conf + self.cfg.velocity_weight * vel + commit
+        loss = coord + self.cfg.confidence_weight * conf + commit
         recon = torch.cat([xy, torch.sigmoid(logits).unsqueeze(-1)], dim=-1)
         losses = {
             "coord": float(coord.detach()),
             "conf": float(conf.detach()),
-            "vel": float(vel.detach()),
             "commit": float(commit.detach()),
         }
         return TokenizerOutput(recon, tokens, loss, losses)
