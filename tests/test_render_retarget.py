@@ -80,3 +80,23 @@ def test_a_dancer_in_profile_keeps_the_photos_shoulder_line():
         line = joints[J[b]] - joints[J[a]]
         assert np.linalg.norm(line) >= GIRDLE_MIN_STRETCH * photo_width - 0.5
         assert abs(np.arctan2(line[1], line[0])) <= GIRDLE_TURN + 1e-6
+
+
+def test_the_legs_keep_the_dancers_direction_below_a_held_hip_line():
+    """Side-on, the driving hip line stands nearly upright; the retargeted one keeps the photo's, and
+    the thighs still hang the way the dancer's do instead of turning with the hip line they left."""
+    front = standing()
+    profile = front.copy()
+    profile[kp("right_hip"), :2] = (101, 190)
+    profile[kp("left_hip"), :2] = (99, 210)
+    for side in ("right", "left"):
+        profile[kp(f"{side}_knee"), :2] = (100, 265)
+        profile[kp(f"{side}_ankle"), :2] = (100, 325)
+    retarget = Retargeter(front, np.stack([front] * 9 + [profile]))
+    for t in range(9):
+        retarget.frame(t)
+    joints = retarget.frame(9).joints
+    for side in ("right", "left"):
+        thigh = joints[J[f"{side}_knee"]] - joints[J[f"{side}_hip"]]
+        assert abs(np.degrees(np.arctan2(thigh[0], thigh[1]))) < 10  # hanging straight down
+        assert joints[J[f"{side}_ankle"], 1] > joints[J[f"{side}_knee"], 1] > joints[J[f"{side}_hip"], 1]

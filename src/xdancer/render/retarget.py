@@ -20,7 +20,8 @@ the pelvis, steps and jumps -- but take the person's own bone lengths and place 
 - girdles: the clavicles and the halves of the pelvis keep the photo's shoulder and hip lines (within
   ``GIRDLE_TURN`` of them, at least ``GIRDLE_MIN_STRETCH`` of their length): in a 2D dance they mostly
   say how far the dancer has turned, which a photo cannot show, and narrowed shoulders would pull the
-  arms in over a torso that keeps its width;
+  arms in over a torso that keeps its width. The limbs below them keep the dancer's own direction
+  (but for a waist-up photo's arms, which turn with its leaning chest);
 - turning round: a photo shows one side of the person, so while the driving dancer shows the other
   (their shoulders the other way round than the photo's), their left and right are swapped: the limb
   on the image's left is driven by the limb the dancer shows there. Without the swap, each arm would
@@ -59,7 +60,7 @@ TURN_SPAN = 0.25  # shoulders crossed (uncrossed) by this much of their width: t
 # (and of the detector's noise) than of a shrug or a tilted hip. A photo cannot turn and its torso
 # keeps its width, so they keep the photo's shoulder and hip lines to within GIRDLE_TURN and shorten
 # to no less than GIRDLE_MIN_STRETCH: the limbs stay on the shoulders and hips the texture shows
-# (docs/render.md: detector recovery on generated dances up 0.05-0.09 on four of the five photos).
+# (docs/render.md: detector recovery on generated dances up 0.06-0.11 on four of the five photos).
 GIRDLE = ("right_clavicle", "left_clavicle", "right_pelvis", "left_pelvis")
 GIRDLE_TURN = np.deg2rad(15.0)
 GIRDLE_MIN_STRETCH = 0.9
@@ -247,22 +248,29 @@ class Retargeter:
         seen = np.full(nb, np.nan)  # the driving bones' own directions, where seen
         length = np.zeros(nb)
         joints = np.zeros((len(self.ref), 2))
+        held_girdle = np.zeros(nb, bool)
         # 1. Forward kinematics from a pelvis at the origin, with the person's bone lengths.
         for i, b in enumerate(BONES):
             parent_angle = angle[b.parent_bone] if b.parent_bone is not None else 0.0
             if self.drive_ok[t, i]:
                 d = drive[b.child_joint, :2] - drive[b.parent_joint, :2]
                 seen[i] = _angle(d)
-                # Relative to the driving parent where it is seen (the retargeted one may differ).
+                # Relative to the driving parent where it is seen (the retargeted one may differ) --
+                # except below a held girdle, whose limb keeps the dancer's own direction: relative to
+                # the girdle's driving angle, a thigh would turn with the hip line the girdle ignored.
                 drive_parent, parent_seen = parent_angle, b.parent_bone is None
                 if b.parent_bone is not None and np.isfinite(seen[b.parent_bone]):
-                    drive_parent, parent_seen = seen[b.parent_bone], True
+                    parent_seen = True
+                    if not held_girdle[b.parent_bone]:
+                        drive_parent = seen[b.parent_bone]
                 self.rel_angle[i] = wrap(seen[i] - drive_parent)
                 shortest = self.min_stretch
                 if self.upper_body and b.name in LEAN_BONES:
                     self.rel_angle[i] = self._lean(i, self.rel_angle[i], parent_seen)
                     shortest = max(shortest, UPPER_MIN_STRETCH)
                 if b.name in GIRDLE:
+                    # (a waist-up photo's arms turn with its shoulder line, as its whole chest leans)
+                    held_girdle[i] = not (self.upper_body and b.name in LEAN_BONES)
                     turn = float(wrap(self.rel_angle[i] - self.ref_rel[i]))
                     self.rel_angle[i] = wrap(self.ref_rel[i] + np.clip(turn, -GIRDLE_TURN, GIRDLE_TURN))
                     shortest = max(shortest, GIRDLE_MIN_STRETCH)
