@@ -123,7 +123,7 @@ class Retargeter:
         self.ref_kps = np.asarray(reference_kps, dtype=np.float64)
         self.ref_shoulder_sign = np.sign(ref[J["left_shoulder"], 0] - ref[J["right_shoulder"], 0]) or 1.0
         drive_kps = np.asarray(driving_kps, dtype=np.float64)
-        self.turned = self._turned_round(rig_joints(drive_kps, threshold))  # (T,)
+        self.turned = self._turned_round(drive_kps)  # (T,)
         self.drive_kps = drive_kps.copy()
         self.drive_kps[self.turned] = drive_kps[self.turned][:, MIRROR_PERMUTATION]
         self.drive = rig_joints(self.drive_kps, threshold)  # (T, J, 3), left and right as the photo's
@@ -179,20 +179,22 @@ class Retargeter:
         self.head_rel = 0.0
         self.root = ref[J["pelvis"], :2].copy()
 
-    def _turned_round(self, drive: np.ndarray) -> np.ndarray:
-        """(T,) bool from the driving rig joints (T, J, 3): the dancer shows the other side than the
+    def _turned_round(self, drive_kps: np.ndarray) -> np.ndarray:
+        """(T,) bool from the driving keypoints (T, 134, 3): the dancer shows the other side than the
         photo. Set when the shoulders cross by ``TURN_SPAN`` of their typical distance apart (the 90th
-        percentile over the dance), cleared when they uncross by as much, held in between and while a shoulder is
-        unsure."""
-        sides = drive[:, [J["right_shoulder"], J["left_shoulder"]]]  # (T, 2, 3)
+        percentile over the dance), cleared when they uncross by as much, held in between and while a
+        shoulder is unsure."""
+        from xdancer.pose.skeleton import kp
+
+        sides = drive_kps[:, [kp("right_shoulder"), kp("left_shoulder")]]  # (T, 2, 3)
         seen = sides[:, :, 2].min(axis=1) >= self.threshold
         span = self.ref_shoulder_sign * (sides[:, 1, 0] - sides[:, 0, 0])  # > 0: the photo's side
-        turned = np.zeros(len(drive), bool)
+        turned = np.zeros(len(drive_kps), bool)
         if not seen.any():
             return turned
         width = float(np.percentile(np.linalg.norm(sides[seen, 1, :2] - sides[seen, 0, :2], axis=-1), 90))
         state = False
-        for t in range(len(drive)):
+        for t in range(len(drive_kps)):
             if seen[t] and span[t] < -TURN_SPAN * width:
                 state = True
             elif seen[t] and span[t] > TURN_SPAN * width:
