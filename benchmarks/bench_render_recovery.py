@@ -47,18 +47,25 @@ GROUPS = {
 }
 
 
+def torso_length(drawn: np.ndarray) -> float:
+    """Neck to mid-hip of one (134, 3) pose, in pixels."""
+    from xdancer.pose.skeleton import kp
+
+    hips = 0.5 * (drawn[kp("right_hip"), :2] + drawn[kp("left_hip"), :2])
+    return float(np.linalg.norm(drawn[kp("neck"), :2] - hips))
+
+
 def detect_near(frame: np.ndarray, drawn: np.ndarray) -> np.ndarray:
     """(134, 3) keypoints the detector finds in ``frame`` (H, W, 3) near the drawn body ``drawn``
     (134, 3), in frame pixels; all zero (every joint missed) when it finds nobody."""
     from xdancer.errors import InputError
     from xdancer.pose.detect import detect_image
-    from xdancer.pose.skeleton import kp
 
     h, w = frame.shape[:2]
     pts = drawn[drawn[:, 2] > 0, :2]
-    torso = np.linalg.norm(drawn[kp("neck"), :2] - 0.5 * (drawn[kp("right_hip"), :2] + drawn[kp("left_hip"), :2]))
-    x0, y0 = np.maximum(np.floor(pts.min(axis=0) - MARGIN * torso), 0).astype(int)
-    x1, y1 = np.minimum(np.ceil(pts.max(axis=0) + MARGIN * torso), [w, h]).astype(int)
+    margin = MARGIN * torso_length(drawn)
+    x0, y0 = np.maximum(np.floor(pts.min(axis=0) - margin), 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(pts.max(axis=0) + margin), [w, h]).astype(int)
     try:
         found = detect_image(np.ascontiguousarray(frame[y0:y1, x0:x1]), allow_multiple=True).keypoints[0]
     except InputError:
@@ -69,40 +76,39 @@ def detect_near(frame: np.ndarray, drawn: np.ndarray) -> np.ndarray:
     return found
 
 
-def drawn_keypoints(retarget, size: tuple[int, int], frames: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Where frame t of the renderer draws the body: (len(frames), 134, 3) with the ``retarget``'s rig
-    joints at the 14 body points (confidence 1 where the photo's rig has the joint, the driving pose
-    shows it and it lies in the (W, H) frame, else 0; left and right as the photo's, see retarget.py), and (len(frames),) bool: the driving dancer shows their back."""
+def recovery(renderer, prep, dance, every: int):
+    """Render every ``every``-th frame of ``dance`` and look for the body in it.
+
+    Returns the drawn keypoints (N, 134, 3): the rig joints at the 14 body points, confidence 1 where
+    the photo's rig has the joint, the driving pose shows it and it lies in the frame, else 0 (left and
+    right as the photo's, see retarget.py); the found keypoints (N, 134, 3); the back-to-camera flags
+    (N,); the N frames. Every frame is retargeted, in order, as the renderer does (the retargeter holds
+    angles from one frame to the next), and only the checked ones are rendered.
+    """
     from xdancer.pose.skeleton import NUM_KEYPOINTS, kp
     from xdancer.render.rig import BONES, J
 
-    w, h = size
+    retarget = renderer.retarget(prep, dance)
+    w, h = prep.size
     # A photo cut at the waist draws no legs: only the joints of the bones the photo has are drawn.
-    rigged = {j for bone, on in zip(BONES, retarget.active, strict=True) if on for j in (bone.parent_joint, bone.child_joint)}
-    out = np.zeros((len(frames), NUM_KEYPOINTS, 3))
-    back = np.zeros(len(frames), bool)
-    for i, t in enumerate(frames):
+    rigged = {j for bone, on in zip(BONES, retarget.active, strict=True) if on
+              for j in (bone.parent_joint, bone.child_joint)}  # fmt: skip
+    drawn, found, back, images = [], [], [], []
+    for t in range(len(retarget)):
         fr = retarget.frame(t)
-        back[i] = fr.facing_away
+        if t % every:
+            continue
+        pose = np.zeros((NUM_KEYPOINTS, 3))
         for name in JOINT_NAMES:
             x, y = fr.joints[J[name]]
             shown = J[name] in rigged and retarget.drive[t, J[name], 2] >= 0.3 and 0 <= x < w and 0 <= y < h
-            out[i, kp(name)] = (x, y, float(shown))
-    return out, back
-
-
-def recovery(renderer, prep, dance, every: int):
-    """Render every ``every``-th frame of ``dance``; returns the drawn and found keypoints (N, 134, 3),
-    the back-to-camera flags (N,) and the N frames."""
-    frames = list(range(0, len(dance), every))
-    retarget = renderer.retarget(prep, dance)
-    drawn, back = drawn_keypoints(retarget, prep.size, frames)
-    images, found = [], []
-    for i, t in enumerate(frames):
-        image = renderer.render_frame(prep, retarget.ref, retarget.frame(t))
+            pose[kp(name)] = (x, y, float(shown))
+        image = renderer.render_frame(prep, retarget.ref, fr)
+        drawn.append(pose)
+        found.append(detect_near(image, pose))
+        back.append(fr.facing_away)
         images.append(image)
-        found.append(detect_near(image, drawn[i]))
-    return drawn, np.stack(found), back, images
+    return np.stack(drawn), np.stack(found), np.array(back), images
 
 
 def scores(drawn: np.ndarray, found: np.ndarray, keep: np.ndarray) -> dict[str, float]:
@@ -126,8 +132,8 @@ def frame_pck(drawn: np.ndarray, found: np.ndarray) -> float:
 
     idx = [kp(n) for n in JOINT_NAMES]
     asked = drawn[idx, 2] > 0
-    torso = np.linalg.norm(drawn[kp("neck"), :2] - 0.5 * (drawn[kp("right_hip"), :2] + drawn[kp("left_hip"), :2]))
-    ok = (found[idx, 2] >= 0.3) & (np.linalg.norm(found[idx, :2] - drawn[idx, :2], axis=1) <= 0.1 * torso)
+    close = np.linalg.norm(found[idx, :2] - drawn[idx, :2], axis=1) <= 0.1 * torso_length(drawn)
+    ok = (found[idx, 2] >= 0.3) & close
     return float(ok[asked].mean()) if asked.any() else 1.0
 
 

@@ -60,7 +60,7 @@ TURN_SPAN = 0.25  # shoulders crossed (uncrossed) by this much of their width: t
 # (and of the detector's noise) than of a shrug or a tilted hip. A photo cannot turn and its torso
 # keeps its width, so they keep the photo's shoulder and hip lines to within GIRDLE_TURN and shorten
 # to no less than GIRDLE_MIN_STRETCH: the limbs stay on the shoulders and hips the texture shows
-# (docs/render.md: detector recovery on generated dances up 0.06-0.11 on four of the five photos).
+# (docs/render.md: detector recovery on generated dances up 0.05-0.10 on four of the five photos).
 GIRDLE = ("right_clavicle", "left_clavicle", "right_pelvis", "left_pelvis")
 GIRDLE_TURN = np.deg2rad(15.0)
 GIRDLE_MIN_STRETCH = 0.9
