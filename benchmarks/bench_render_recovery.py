@@ -216,7 +216,7 @@ def main() -> None:
             found = np.concatenate([r[1] for r in runs])
             back = np.concatenate([r[2] for r in runs])
             front = scores(drawn, found, ~back)
-            rows.append([path.name, kind, len(back), int(back.sum()), f"{scores(drawn, found, back | ~back)['all']:.2f}",
+            rows.append([path.name, kind, len(back), int(back.sum()), f"{scores(drawn, found, np.ones_like(back))['all']:.2f}",
                          f"{front['all']:.2f}",
                          *(f"{front[g]:.2f}" for g in GROUPS), f"{scores(drawn, found, back)['all']:.2f}"])  # fmt: skip
             if kind == "generated":

@@ -27,6 +27,15 @@ def standing() -> np.ndarray:
     return kps
 
 
+def after_standing(pose: np.ndarray) -> np.ndarray:
+    """Rig joints (J, 2) of ``pose`` retargeted onto the standing photo after nine standing frames
+    (the dance's typical bone lengths are the standing ones)."""
+    retarget = Retargeter(standing(), np.stack([standing()] * 9 + [pose]))
+    for t in range(9):
+        retarget.frame(t)
+    return retarget.frame(9).joints
+
+
 def test_a_dancer_seen_from_behind_raises_the_arm_on_the_same_side_of_the_image():
     front = standing()
     back = front[MIRROR_PERMUTATION].copy()  # the same figure seen from behind: labels swapped
@@ -72,10 +81,7 @@ def test_a_dancer_in_profile_keeps_the_photos_shoulder_line():
     profile[kp("left_shoulder"), :2] = (102, 106)
     profile[kp("right_hip"), :2] = (99, 200)
     profile[kp("left_hip"), :2] = (101, 200)
-    retarget = Retargeter(front, np.stack([front] * 9 + [profile]))
-    for t in range(9):
-        retarget.frame(t)
-    joints = retarget.frame(9).joints
+    joints = after_standing(profile)
     for a, b, photo_width in (("right_shoulder", "left_shoulder", 40.0), ("right_hip", "left_hip", 20.0)):
         line = joints[J[b]] - joints[J[a]]
         assert np.linalg.norm(line) >= GIRDLE_MIN_STRETCH * photo_width - 0.5
@@ -92,10 +98,7 @@ def test_the_legs_keep_the_dancers_direction_below_a_held_hip_line():
     for side in ("right", "left"):
         profile[kp(f"{side}_knee"), :2] = (100, 265)
         profile[kp(f"{side}_ankle"), :2] = (100, 325)
-    retarget = Retargeter(front, np.stack([front] * 9 + [profile]))
-    for t in range(9):
-        retarget.frame(t)
-    joints = retarget.frame(9).joints
+    joints = after_standing(profile)
     for side in ("right", "left"):
         thigh = joints[J[f"{side}_knee"]] - joints[J[f"{side}_hip"]]
         assert abs(np.degrees(np.arctan2(thigh[0], thigh[1]))) < 10  # hanging straight down
