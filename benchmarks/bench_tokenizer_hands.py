@@ -1,6 +1,6 @@
 """Hands and head of the pose tokenizer, multi-part against single codebook, one video held out at a time.
 
-    python -m benchmarks.bench_tokenizer_hands [--dataset work/dataset] [--out outputs/tokenizer_hands] [--jobs 2]
+    python -m benchmarks.bench_tokenizer_hands [--dataset work/dataset] [--out outputs/tokenizer_hands] [--jobs 2] [--steps 3500]
 
 Only the detected videos show hands and faces, and a dataset split holds out one of them, so a
 validation hand error rests on a few seconds of one person. This leave-one-video-out comparison
@@ -8,12 +8,13 @@ holds out each video in turn: for every fold a view of the dataset is written (i
 that video in validation and the other videos in training, every other clip's split unchanged; the
 clips themselves are linked, not copied), the multi-part and the single-codebook tokenizer are
 trained on it with the bundled configs (``configs/tokenizer/default.yaml`` and
-``single_codebook.yaml``, same steps and seed), and both are evaluated on the held-out video alone
-(``xdancer eval tokenizer --source videos``). The fold whose held-out video is the dataset's own
-validation video is the bundled pair (same data, same command) unless ``--retrain-all``.
+``single_codebook.yaml``, seed 0) for the same ``--steps``, and both are evaluated on the held-out
+video alone (``xdancer eval tokenizer --source videos``). In the fold whose held-out video is the
+dataset's own validation video, a bundled checkpoint trained for exactly ``--steps`` is used as it
+is (same data, same command) unless ``--retrain-all``.
 
 Trainings run ``--jobs`` at a time, one thread each (about 10 minutes per model on one CPU core at
-the bundled 3500 steps); a fold already trained under ``--out`` is reused. Prints per-fold and pooled
+3500 steps); a fold already trained under ``--out`` is reused. Prints per-fold and pooled
 L1 errors (pooled: every held-out video's frames together, weighted by confidence as in one
 evaluation) and writes the table to docs/benchmarks.md.
 """
@@ -56,7 +57,7 @@ def fold_dataset(root: Path, held_out: str, out: Path) -> Path:
     return out
 
 
-def train_all(jobs: list[tuple[str, Path, Path]], parallel: int) -> None:
+def train_all(jobs: list[tuple[str, Path, Path]], parallel: int, steps: int) -> None:
     """Run ``xdancer train tokenizer`` for each (config, dataset, out_dir), ``parallel`` at a time."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     pending, running = list(jobs), []
@@ -66,7 +67,7 @@ def train_all(jobs: list[tuple[str, Path, Path]], parallel: int) -> None:
             config, dataset, out_dir = pending.pop(0)
             out_dir.mkdir(parents=True, exist_ok=True)
             cmd = [sys.executable, "-m", "xdancer", "train", "tokenizer", "--config", config,
-                   "--set", f"dataset={dataset}", "--set", f"out_dir={out_dir}"]  # fmt: skip
+                   "--set", f"dataset={dataset}", "--set", f"out_dir={out_dir}", "--set", f"steps={steps}"]  # fmt: skip
             log = open(out_dir / "train.log", "w")  # noqa: SIM115 (closed when the run ends)
             running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log, out_dir))
             print(f"[{time.perf_counter() - t0:6.0f} s] training {out_dir}", flush=True)
@@ -87,6 +88,7 @@ def main() -> None:
     ap.add_argument("--dataset", default="work/dataset")
     ap.add_argument("--out", default="outputs/tokenizer_hands")
     ap.add_argument("--jobs", type=int, default=2, help="trainings at a time (one thread each)")
+    ap.add_argument("--steps", type=int, default=3500, help="training steps of every model (the comparison's schedule)")
     ap.add_argument("--retrain-all", action="store_true", help="also retrain the fold of the bundled pair")
     args = ap.parse_args()
 
@@ -102,7 +104,8 @@ def main() -> None:
         data = fold_dataset(root, g, out / g / "dataset")
         ckpts = {}
         for name, config in MODELS.items():
-            if g in own_val and len(own_val) == 1 and not args.retrain_all:
+            bundled_fits = load_tokenizer(BUNDLED[name]).meta.get("steps") == args.steps
+            if g in own_val and len(own_val) == 1 and bundled_fits and not args.retrain_all:
                 ckpts[name] = BUNDLED[name]
                 continue
             run_dir = out / g / Path(config).stem
@@ -110,7 +113,7 @@ def main() -> None:
             if not ckpts[name].with_suffix(".safetensors").is_file():
                 jobs.append((config, data, run_dir))
         folds[g] = (data, ckpts)
-    train_all(jobs, args.jobs)
+    train_all(jobs, args.jobs, args.steps)
 
     reports = {name: {} for name in MODELS}
     for g, (data, ckpts) in folds.items():
@@ -128,7 +131,7 @@ def main() -> None:
             for r in focus}  # fmt: skip
     notes = (
         f"Leave-one-video-out over the {len(groups)} detected videos of {root} (the only clips with hands and "
-        f"faces): per fold the two tokenizers are trained with {' and '.join(MODELS.values())} "
+        f"faces): per fold the two tokenizers are trained {args.steps} steps with {' and '.join(MODELS.values())} "
         f"on a dataset whose validation video is that one, and evaluated on it alone "
         f"(mean confidence-weighted L1, px of a 512-tall frame). Pooled: all held-out frames as one "
         f"evaluation. Multi-part lower in "
