@@ -99,13 +99,16 @@ def main() -> None:
     if len(groups) < 2:
         raise SystemExit(f"{root} has {len(groups)} {SOURCE} dances; a held-out comparison needs two or more")
 
+    # The bundled pair stands in for the fold of the dataset's own validation video when it was trained
+    # exactly as the other folds are (each checkpoint read once, not once per fold).
+    reuse = len(own_val) == 1 and not args.retrain_all
+    bundled_fits = {name: reuse and load_tokenizer(p).meta.get("steps") == args.steps for name, p in BUNDLED.items()}
     folds, jobs = {}, []
     for g in groups:
         data = fold_dataset(root, g, out / g / "dataset")
         ckpts = {}
         for name, config in MODELS.items():
-            bundled_fits = load_tokenizer(BUNDLED[name]).meta.get("steps") == args.steps
-            if g in own_val and len(own_val) == 1 and bundled_fits and not args.retrain_all:
+            if g in own_val and bundled_fits[name]:
                 ckpts[name] = BUNDLED[name]
                 continue
             run_dir = out / g / Path(config).stem
