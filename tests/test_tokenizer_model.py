@@ -9,10 +9,10 @@ from test_tokenizer_helpers import synthetic_dance, tiny_config
 
 from xdancer.checkpoint import load_checkpoint
 from xdancer.pose.normalize import PoseNormalizer, normalize, sequence_transform
-from xdancer.pose.skeleton import LEFT_HAND, NUM_KEYPOINTS
+from xdancer.pose.skeleton import LEFT_HAND, NUM_KEYPOINTS, PARTS, kp
 from xdancer.tokenizer import PoseTokenizer, load_tokenizer
 from xdancer.tokenizer.config import TokenizerConfig, TokenizerTrainConfig
-from xdancer.tokenizer.vqvae import PoseVQVAE
+from xdancer.tokenizer.vqvae import PoseVQVAE, lower_body_relative_loss, pose_loss, velocity_loss
 from xdancer.train.tokenizer import export_tokenizer
 
 
@@ -111,6 +111,60 @@ def test_masked_points_do_not_change_the_loss():
     z = x.clone()
     z[:, :, 0, :2] += 1.0
     assert model(z).loss.item() != pytest.approx(a.loss.item(), abs=1e-6)
+
+
+def test_velocity_loss_sees_motion_not_place():
+    """A reconstruction shifted as a whole keeps the motion (velocity loss 0, coordinate loss not);
+    one that lags a frame behind, or stands still, does not; unseen points count for nothing."""
+    x = batch(2, 16)
+    logits = torch.zeros(x.shape[:-1])
+    shifted = x[..., :2] + 0.3
+    assert velocity_loss(shifted, x) < 1e-6 < float(pose_loss(shifted, logits, x)[0])
+    assert velocity_loss(x[..., :2], x) == 0.0
+    lagging = torch.cat([x[:, :1, :, :2], x[:, :-1, :, :2]], dim=1)
+    assert velocity_loss(lagging, x) > 0.01
+    still = x[..., :2].mean(dim=1, keepdim=True).expand_as(x[..., :2])
+    assert velocity_loss(still, x) > velocity_loss(lagging, x) * 0.5
+    hidden = x.clone()
+    hidden[:, :, LEFT_HAND, 2] = 0.0
+    noisy = x[..., :2].clone()
+    noisy[:, :, LEFT_HAND] += torch.randn_like(noisy[:, :, LEFT_HAND])
+    assert velocity_loss(noisy, hidden) < 1e-6
+
+
+def test_lower_body_relative_loss_sees_the_legs_articulation_only():
+    """Moving the whole lower body, or any point above the hips, costs nothing; bending a knee costs
+    exactly its displacement; a frame whose hips are unseen counts for nothing."""
+    x = batch(2, 16)
+    x[..., 2] = 1.0  # every point sure, so the expected mean is plain arithmetic
+    lower = list(PARTS["lower_body"])
+    moved = x[..., :2].clone()
+    moved[..., lower, :] += torch.tensor([0.4, -0.2])
+    moved[..., list(PARTS["upper_body"]), :] += 1.0
+    assert lower_body_relative_loss(x[..., :2], x) == 0.0
+    assert lower_body_relative_loss(moved, x) < 1e-6 < float(pose_loss(moved, torch.zeros(x.shape[:-1]), x)[0])
+    knee = kp("left_knee")
+    bent = x[..., :2].clone()
+    bent[..., knee, 1] += 0.5
+    n_legs = len(lower) - 2
+    assert float(lower_body_relative_loss(bent, x)) == pytest.approx(0.5 / (2 * n_legs), rel=1e-4)
+    hipless = x.clone()
+    hipless[..., kp("right_hip"), 2] = 0.0
+    assert lower_body_relative_loss(bent, hipless) < 1e-6
+
+
+@pytest.mark.parametrize("field,key", [("velocity_weight", "vel"), ("lower_body_relative_weight", "rel")])
+def test_loss_weights_add_their_terms(field, key):
+    x = batch(2, 16)
+    outs = []
+    for weight in (0.0, 2.0):
+        torch.manual_seed(0)
+        model = PoseVQVAE(tiny_config(**{field: weight}, **FSQ)).eval()
+        outs.append(model(x))
+    assert outs[0].losses[key] == pytest.approx(outs[1].losses[key]) and outs[0].losses[key] > 0
+    assert float((outs[1].loss - outs[0].loss).detach()) == pytest.approx(2.0 * outs[0].losses[key], rel=1e-4)
+    with pytest.raises(ValueError):
+        TokenizerConfig(**{field: -1.0})
 
 
 def test_eval_mode_is_deterministic_and_leaves_codebooks_alone():

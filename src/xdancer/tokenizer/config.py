@@ -35,6 +35,12 @@ class TokenizerConfig:
     ema_decay, commitment_weight, dead_code_threshold: vector-quantize-pytorch's EMA decay,
         commitment loss weight, and expected usage below which a code is restarted from the batch.
     confidence_weight: weight of the confidence loss (binary cross-entropy) beside the coordinate L1.
+    velocity_weight: weight of the L1 of the frame-to-frame motion (vqvae.velocity_loss) beside the
+        coordinate L1 (0: coordinates and confidence only, the paper's loss).
+    lower_body_relative_weight: weight of the L1 of the lower body's points relative to the mid-hip
+        (vqvae.lower_body_relative_loss). The plain L1 lets the decoder settle for an average leg,
+        because a leg's own articulation is about as large as its whole reconstruction error;
+        measuring the legs from the hips asks for the articulation itself (docs/tokenizer.md).
     quantizer: "vq" (learned codebooks with EMA updates, the paper's) or "fsq" (finite scalar
         quantisation, Mentzer et al. 2023: each token is a point of a fixed grid with ``fsq_levels``
         values per axis, reached through learned projections; no codebook to collapse, so a part that
@@ -58,6 +64,8 @@ class TokenizerConfig:
     dead_code_threshold: float = 2.0
     kmeans_init: bool = True
     confidence_weight: float = 0.1
+    velocity_weight: float = 0.0
+    lower_body_relative_weight: float = 0.0
     quantizer: str = "vq"
     fsq_levels: tuple[int, ...] = (8, 8, 8)
 
@@ -93,7 +101,8 @@ class TokenizerConfig:
             raise ValueError("res_blocks must be >= 0")
         if not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must lie in (0, 1), got {self.ema_decay}")
-        if self.commitment_weight < 0 or self.confidence_weight < 0 or self.dead_code_threshold < 0:
+        weights = (self.commitment_weight, self.confidence_weight, self.velocity_weight, self.lower_body_relative_weight)
+        if min(*weights, self.dead_code_threshold) < 0:
             raise ValueError("loss weights and dead_code_threshold must be >= 0")
 
     @property

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from xdancer.pose.skeleton import NUM_KEYPOINTS, PART_NAMES, PARTS
+from xdancer.pose.skeleton import NUM_KEYPOINTS, PART_NAMES, PARTS, kp
 from xdancer.tokenizer.config import TokenizerConfig
 from xdancer.tokenizer.quantizer import Quantizer
 
@@ -31,7 +31,7 @@ NUM_PARTS = len(PART_NAMES)
 @dataclass
 class TokenizerOutput:
     """recon: (B, T, 134, 3) with confidence in [0, 1]; tokens: (B, T / stride, P, K);
-    loss: total; losses: breakdown {"coord", "conf", "commit"} (detached floats for logging)."""
+    loss: total; losses: breakdown {"coord", "conf", "vel", "rel", "commit"} (detached floats for logging)."""
 
     recon: torch.Tensor
     tokens: torch.Tensor
@@ -96,6 +96,13 @@ def masked_input(poses: torch.Tensor) -> torch.Tensor:
     return torch.cat([poses[..., :2] * seen, poses[..., 2:3]], dim=-1)
 
 
+def _part_mean(err: torch.Tensor, conf: torch.Tensor, parts: list[tuple[int, ...]]) -> torch.Tensor:
+    """Confidence-weighted mean of ``err`` (..., 134), the sum of x and y errors, averaged per part and
+    then over ``parts`` so a small part weighs as much as a large one."""
+    losses = [err[..., list(idx)].sum() / (2 * conf[..., list(idx)].sum()).clamp_min(1e-6) for idx in parts]
+    return torch.stack(losses).mean()
+
+
 def pose_loss(
     recon_xy: torch.Tensor, conf_logits: torch.Tensor, target: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -106,13 +113,41 @@ def pose_loss(
     """
     conf = target[..., 2]
     err = (recon_xy - target[..., :2]).abs().sum(-1) * conf  # (B, T, 134); 0 where conf = 0
-    part_losses = []
-    for idx in PARTS.values():
-        w = conf[..., list(idx)].sum()
-        part_losses.append(err[..., list(idx)].sum() / (2 * w).clamp_min(1e-6))
-    coord = torch.stack(part_losses).sum() / NUM_PARTS
+    coord = _part_mean(err, conf, list(PARTS.values()))
     conf_loss = F.binary_cross_entropy_with_logits(conf_logits, conf)
     return coord, conf_loss
+
+
+def velocity_loss(recon_xy: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Confidence-weighted L1 of the frame-to-frame motion, per part as in :func:`pose_loss`.
+
+    recon_xy (B, T, 134, 2), target (B, T, 134, 3) -> scalar. A step counts where the point is seen in
+    both frames. It punishes motion the decoder adds (jitter at the token rate) as much as motion it
+    drops.
+    """
+    conf = target[:, 1:, :, 2] * target[:, :-1, :, 2]  # (B, T-1, 134)
+    err = (recon_xy.diff(dim=1) - target[..., :2].diff(dim=1)).abs().sum(-1) * conf
+    return _part_mean(err, conf, list(PARTS.values()))
+
+
+_HIPS = (kp("right_hip"), kp("left_hip"))
+_LEGS = tuple(i for i in PARTS["lower_body"] if i not in _HIPS)
+
+
+def lower_body_relative_loss(recon_xy: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Confidence-weighted L1 of the knees, ankles and feet measured from the mid-hip.
+
+    recon_xy (B, T, 134, 2), target (B, T, 134, 3) -> scalar. A point counts where it and both hips
+    are seen. An error shared by the whole lower body (the body's place) cancels here; what is left is
+    the legs' own articulation, which the plain L1 trades for an average leg.
+    """
+    hips = list(_HIPS)
+    legs = list(_LEGS)
+    conf = target[..., legs, 2] * target[..., hips, 2].prod(-1, keepdim=True)  # (B, T, L)
+    rel_recon = recon_xy[..., legs, :] - recon_xy[..., hips, :].mean(-2, keepdim=True)
+    rel_target = target[..., legs, :2] - target[..., hips, :2].mean(-2, keepdim=True)
+    err = (rel_recon - rel_target).abs().sum(-1) * conf
+    return _part_mean(err, conf, [tuple(range(len(legs)))])
 
 
 class PoseVQVAE(nn.Module):
@@ -206,11 +241,17 @@ class PoseVQVAE(nn.Module):
         latents, tokens, commit = self._encode_latents(poses)
         xy, logits = self._decode_latents(latents)
         coord, conf = pose_loss(xy, logits, poses)
-        loss = coord + self.cfg.confidence_weight * conf + commit
+        vel = velocity_loss(xy, poses)
+        rel = lower_body_relative_loss(xy, poses)
+        cfg = self.cfg
+        loss = coord + cfg.confidence_weight * conf + cfg.velocity_weight * vel + cfg.lower_body_relative_weight * rel
+        loss = loss + commit
         recon = torch.cat([xy, torch.sigmoid(logits).unsqueeze(-1)], dim=-1)
         losses = {
             "coord": float(coord.detach()),
             "conf": float(conf.detach()),
+            "vel": float(vel.detach()),
+            "rel": float(rel.detach()),
             "commit": float(commit.detach()),
         }
         return TokenizerOutput(recon, tokens, loss, losses)
