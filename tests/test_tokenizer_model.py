@@ -132,6 +132,23 @@ def test_velocity_loss_sees_motion_not_place():
     assert velocity_loss(noisy, hidden) < 1e-6
 
 
+def test_torso_velocity_loss_sees_the_torso_only():
+    """With points="torso", jitter of a wrist costs nothing and jitter of a hip does."""
+    x = batch(2, 16)
+    x[..., 2] = 1.0
+    jitter = torch.zeros_like(x[..., :2])
+    jitter[:, ::2] = 0.05  # up and down at every frame, as codes shared by two frames can add
+    wrist, hip = kp("left_wrist"), kp("left_hip")
+    arm = x[..., :2].clone()
+    arm[..., wrist, :] += jitter[..., wrist, :]
+    body = x[..., :2].clone()
+    body[..., hip, :] += jitter[..., hip, :]
+    assert velocity_loss(arm, x, "torso") == 0.0 < float(velocity_loss(arm, x, "all"))
+    assert float(velocity_loss(body, x, "torso")) > float(velocity_loss(body, x, "all")) > 0
+    with pytest.raises(ValueError, match="velocity_points"):
+        TokenizerConfig(velocity_points="legs")
+
+
 def test_lower_body_relative_loss_sees_the_legs_articulation_only():
     """Moving the whole lower body, or any point above the hips, costs nothing; bending a knee costs
     exactly its displacement; a frame whose hips are unseen counts for nothing."""

@@ -17,6 +17,7 @@ from xdancer.constants import POSE_FPS
 
 VARIANTS = ("multi_part", "single_codebook")
 QUANTIZERS = ("vq", "fsq")
+VELOCITY_POINTS = ("all", "torso")
 
 
 @dataclass
@@ -37,6 +38,8 @@ class TokenizerConfig:
     confidence_weight: weight of the confidence loss (binary cross-entropy) beside the coordinate L1.
     velocity_weight: weight of the L1 of the frame-to-frame motion (vqvae.velocity_loss) beside the
         coordinate L1 (0: coordinates and confidence only, the paper's loss).
+    velocity_points: where the velocity loss looks: "all" points, or the "torso" only (neck,
+        shoulders, hips), which steadies the body without flattening the limbs.
     lower_body_relative_weight: weight of the L1 of the lower body's points relative to the mid-hip
         (vqvae.lower_body_relative_loss). The plain L1 lets the decoder settle for an average leg,
         because a leg's own articulation is about as large as its whole reconstruction error;
@@ -65,6 +68,7 @@ class TokenizerConfig:
     kmeans_init: bool = True
     confidence_weight: float = 0.1
     velocity_weight: float = 0.0
+    velocity_points: str = "all"
     lower_body_relative_weight: float = 0.0
     quantizer: str = "vq"
     fsq_levels: tuple[int, ...] = (8, 8, 8)
@@ -74,6 +78,8 @@ class TokenizerConfig:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
         if self.quantizer not in QUANTIZERS:
             raise ValueError(f"quantizer must be one of {QUANTIZERS}, got {self.quantizer!r}")
+        if self.velocity_points not in VELOCITY_POINTS:
+            raise ValueError(f"velocity_points must be one of {VELOCITY_POINTS}, got {self.velocity_points!r}")
         self.fsq_levels = tuple(int(n) for n in self.fsq_levels)
         if self.quantizer == "fsq":
             if not self.fsq_levels or min(self.fsq_levels) < 3:

@@ -118,16 +118,21 @@ def pose_loss(
     return coord, conf_loss
 
 
-def velocity_loss(recon_xy: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+TORSO = tuple(kp(n) for n in ("neck", "right_shoulder", "left_shoulder", "right_hip", "left_hip"))
+
+
+def velocity_loss(recon_xy: torch.Tensor, target: torch.Tensor, points: str = "all") -> torch.Tensor:
     """Confidence-weighted L1 of the frame-to-frame motion, per part as in :func:`pose_loss`.
 
     recon_xy (B, T, 134, 2), target (B, T, 134, 3) -> scalar. A step counts where the point is seen in
     both frames. It punishes motion the decoder adds (jitter at the token rate) as much as motion it
-    drops.
+    drops. points: "all" (every part) or "torso" (neck, shoulders, hips as one group). An L1 on motion
+    is won by the median motion, so on arms and legs it flattens what the codes cannot pin down; the
+    torso moves smoothly, and its jitter moves every other point with it.
     """
     conf = target[:, 1:, :, 2] * target[:, :-1, :, 2]  # (B, T-1, 134)
     err = (recon_xy.diff(dim=1) - target[..., :2].diff(dim=1)).abs().sum(-1) * conf
-    return _part_mean(err, conf, list(PARTS.values()))
+    return _part_mean(err, conf, list(PARTS.values()) if points == "all" else [TORSO])
 
 
 _HIPS = (kp("right_hip"), kp("left_hip"))
@@ -241,7 +246,7 @@ class PoseVQVAE(nn.Module):
         latents, tokens, commit = self._encode_latents(poses)
         xy, logits = self._decode_latents(latents)
         coord, conf = pose_loss(xy, logits, poses)
-        vel = velocity_loss(xy, poses)
+        vel = velocity_loss(xy, poses, self.cfg.velocity_points)
         rel = lower_body_relative_loss(xy, poses)
         cfg = self.cfg
         loss = coord + cfg.confidence_weight * conf + cfg.velocity_weight * vel + cfg.lower_body_relative_weight * rel
