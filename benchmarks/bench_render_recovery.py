@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import record
+from xdancer.eval.motion_features import CONF_THRESHOLD
+from xdancer.eval.video_metrics import PCK_ALPHA
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 VIDEOS = ("animatex_dance_1.mp4", "musepose_dance.mp4")
@@ -101,7 +103,7 @@ def recovery(renderer, prep, dance, every: int):
         pose = np.zeros((NUM_KEYPOINTS, 3))
         for name in JOINT_NAMES:
             x, y = fr.joints[J[name]]
-            shown = J[name] in rigged and retarget.drive[t, J[name], 2] >= 0.3 and 0 <= x < w and 0 <= y < h
+            shown = J[name] in rigged and retarget.drive[t, J[name], 2] >= CONF_THRESHOLD and 0 <= x < w and 0 <= y < h
             pose[kp(name)] = (x, y, float(shown))
         image = renderer.render_frame(prep, retarget.ref, fr)
         drawn.append(pose)
@@ -132,8 +134,8 @@ def frame_pck(drawn: np.ndarray, found: np.ndarray) -> float:
 
     idx = [kp(n) for n in JOINT_NAMES]
     asked = drawn[idx, 2] > 0
-    close = np.linalg.norm(found[idx, :2] - drawn[idx, :2], axis=1) <= 0.1 * torso_length(drawn)
-    ok = (found[idx, 2] >= 0.3) & close
+    close = np.linalg.norm(found[idx, :2] - drawn[idx, :2], axis=1) <= PCK_ALPHA * torso_length(drawn)
+    ok = (found[idx, 2] >= CONF_THRESHOLD) & close
     return float(ok[asked].mean()) if asked.any() else 1.0
 
 
@@ -151,7 +153,7 @@ def marked(image: np.ndarray, drawn: np.ndarray, found: np.ndarray, height: int 
             continue
         p = tuple(int(round(v)) for v in d[:2])
         cv2.circle(out, p, 4, (0, 220, 0), -1)
-        if f[2] >= 0.3:
+        if f[2] >= CONF_THRESHOLD:
             q = tuple(int(round(v)) for v in f[:2])
             cv2.line(out, p, q, (255, 255, 255), 1)
             cv2.circle(out, q, 5, (230, 0, 0), 2)
@@ -173,7 +175,7 @@ def detector_self_agreement(every: int) -> tuple[float, int]:
             if t % every == 0 and t < len(dance):
                 target = dance.keypoints[t].astype(np.float64)
                 drv.append(target)
-                det.append(detect_near(frame, np.where(target[:, 2:] >= 0.3, target, 0.0)))
+                det.append(detect_near(frame, np.where(target[:, 2:] >= CONF_THRESHOLD, target, 0.0)))
     joints = tuple(kp(n) for n in JOINT_NAMES)
     return pck(np.stack(drv), np.stack(det), joints=joints), len(drv)
 
