@@ -31,7 +31,8 @@ NUM_PARTS = len(PART_NAMES)
 @dataclass
 class TokenizerOutput:
     """recon: (B, T, 134, 3) with confidence in [0, 1]; tokens: (B, T / stride, P, K);
-    loss: total; losses: breakdown {"coord", "conf", "vel", "rel", "commit"} (detached floats for logging)."""
+    loss: total; losses: breakdown {"coord", "conf", "commit"}, plus "vel" and "rel" when those terms
+    are weighted (detached floats for logging)."""
 
     recon: torch.Tensor
     tokens: torch.Tensor
@@ -246,19 +247,19 @@ class PoseVQVAE(nn.Module):
         latents, tokens, commit = self._encode_latents(poses)
         xy, logits = self._decode_latents(latents)
         coord, conf = pose_loss(xy, logits, poses)
-        vel = velocity_loss(xy, poses, self.cfg.velocity_points)
-        rel = lower_body_relative_loss(xy, poses)
         cfg = self.cfg
-        loss = coord + cfg.confidence_weight * conf + cfg.velocity_weight * vel + cfg.lower_body_relative_weight * rel
-        loss = loss + commit
+        loss = coord + cfg.confidence_weight * conf + commit
+        losses = {"coord": float(coord.detach()), "conf": float(conf.detach()), "commit": float(commit.detach())}
+        # The optional terms are computed only when they weigh something (the bundled loss has neither).
+        if cfg.velocity_weight > 0:
+            vel = velocity_loss(xy, poses, cfg.velocity_points)
+            loss = loss + cfg.velocity_weight * vel
+            losses["vel"] = float(vel.detach())
+        if cfg.lower_body_relative_weight > 0:
+            rel = lower_body_relative_loss(xy, poses)
+            loss = loss + cfg.lower_body_relative_weight * rel
+            losses["rel"] = float(rel.detach())
         recon = torch.cat([xy, torch.sigmoid(logits).unsqueeze(-1)], dim=-1)
-        losses = {
-            "coord": float(coord.detach()),
-            "conf": float(conf.detach()),
-            "vel": float(vel.detach()),
-            "rel": float(rel.detach()),
-            "commit": float(commit.detach()),
-        }
         return TokenizerOutput(recon, tokens, loss, losses)
 
     @torch.no_grad()
