@@ -1,15 +1,19 @@
-"""Motion generator quality on the validation dances: BAS, DIV_k and FID_k (2D kinetic features).
+"""Motion generator quality on the validation dances: BAS, DIV_k, FID_k and paired_k (2D kinetic features).
 
     python -m benchmarks.bench_generator_quality [--dataset work/dataset] [--seconds 40] [--repeats 3] [--out outputs/generator_eval]
 
 For every validation clip with music (its first ``--seconds``), five sets of dances are compared
-with xdancer.eval (Bailando's BAS, kinetic-feature diversity and Frechet distance):
+with xdancer.eval (Bailando's BAS, kinetic-feature diversity and Frechet distance, and the paired
+distance of each dance to the real dance of its clip):
 
 - real: the validation dances themselves (the same clips, cut to the same length: the reference of
   every DIV_k and FID_k below, and the z-normalisation of the kinetic features);
 - generated: the model dancing to the clip's music, from the clip's first pose;
 - other song: the model dancing to another validation song's music (a different dance), scored
-  against the clip's own music: if the music matters, BAS drops;
+  against the clip's own music and the clip's own real dance: if the music matters, BAS drops and
+  paired_k rises. Every validation song is some clip's other song, so this set dances the same music
+  as the generated one, handed to other clips: FID_k and DIV_k, which compare sets, can tell the two
+  apart only by chance or through the start poses; paired_k can;
 - retrieval: the real training segment whose music is nearest to the clip's (z-normalised frame
   features, mean squared distance over the segment, starts every 10 frames) played as it is;
 - tokenizer round trip: the real dance encoded and decoded by the pose tokenizer, which is what a
@@ -138,14 +142,14 @@ def main() -> None:
             return f"{values[0]:.3f}"
         return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
 
-    rows = [["real validation dances", len(val), f([real["bas"]]), f([real["bas_chance"]]), f([real["div_k"]]), "-"]]
+    rows = [["real validation dances", len(val), f([real["bas"]]), f([real["bas_chance"]]), f([real["div_k"]]), "-", "-"]]
     labels = {"generated": "generated (own music)", "other_song": "(b) generated to another song",
               "retrieval": "(c) retrieval of nearest training segment",
               "round_trip": "(d) real dances through the tokenizer (encode + decode)"}  # fmt: skip
     for name, label in labels.items():
         keys = [f"{name}/seed{s}" for s in seeds] if name in SAMPLED else [name]
         draws = [results[key]["generated"] for key in keys]
-        metrics = [f([g[m] for g in draws]) for m in ("bas", "bas_chance", "div_k", "fid_k")]
+        metrics = [f([g[m] for g in draws]) for m in ("bas", "bas_chance", "div_k", "fid_k", "paired_k")]
         rows.append([label, draws[0]["n_sequences"], *metrics])
     guidance = args.guidance
     if guidance is None:  # what Choreographer uses when asked for none
@@ -156,10 +160,10 @@ def main() -> None:
         f"sampled sets drawn {args.repeats} times (seeds {', '.join(f'{s}..{s + len(val) - 1}' for s in seeds)}), "
         "given as mean ± standard deviation over the draws. "
         "BAS: Bailando's score (sigma 50 ms), bas_chance: the same against beats shifted over one beat period. "
-        "DIV_k / FID_k: kinetic features z-normalised with the real set's statistics. All scored against the "
-        "clip's own music."
+        "DIV_k / FID_k: kinetic features z-normalised with the real set's statistics; paired_k: mean distance, in "
+        "that space, of each dance to the real dance of its clip. All scored against the clip's own music and dance."
     )
-    record("Motion generator quality", ["dances", "n", "BAS", "BAS chance", "DIV_k", "FID_k"], rows, notes)
+    record("Motion generator quality", ["dances", "n", "BAS", "BAS chance", "DIV_k", "FID_k", "paired_k"], rows, notes)
 
 
 if __name__ == "__main__":

@@ -113,6 +113,19 @@ def test_diversity_by_hand():
         M.diversity(feats[:1])
 
 
+def test_paired_distance_by_hand():
+    real = np.array([[0.0, 0.0], [4.0, 4.0]])  # mean (2, 2), std (2, 2)
+    # each dance 2 units off its own real dance along x: 1 after normalising
+    assert M.paired_distance(real + [2.0, 0.0], real) == pytest.approx(1.0)
+    assert M.paired_distance(real, real) == 0.0
+    # the same two dances handed to the other clips: each is sqrt(2^2 + 2^2) normalised units off
+    assert M.paired_distance(real[::-1], real) == pytest.approx(np.sqrt(8.0))
+    # set-level scores cannot see the swap
+    assert M.fid_k(real[::-1], real) == pytest.approx(M.fid_k(real, real))
+    with pytest.raises(ValueError):
+        M.paired_distance(real[:1], real)
+
+
 def test_frechet_distance_by_hand():
     # 1D: N(0, 4) vs N(1, 1): 1 + 4 + 1 - 2 * sqrt(4 * 1) = 2
     assert M.frechet_distance([0.0], [[4.0]], [1.0], [[1.0]]) == pytest.approx(2.0)

@@ -63,6 +63,10 @@ def test_evaluate_motion_end_to_end(tmp_path):
     assert res["generated"]["bas"] == pytest.approx(1.0)  # dance beats exactly on the music beats
     assert res["real"]["bas"] == pytest.approx(np.exp(-0.5))  # every beat 1 sigma off
     assert res["generated"]["fid_k"] > 0 and res["generated"]["div_k"] > 0
+    # dance i is paired with real dance i (each 5 px of swing short of it); with the real dances handed
+    # to other names, the pairs are further apart
+    shuffled = write_set(tmp_path / "shuffled", [35, 15, 25], on_beat)
+    assert 0 < res["generated"]["paired_k"] < evaluate_motion(gen, shuffled, progress=False)["generated"]["paired_k"]
     assert json.loads(out.read_text())["generated"]["n_sequences"] == 3
     page = report.read_text()
     assert "generated (N=3)" in page and "data:image/png;base64," in page
@@ -71,6 +75,15 @@ def test_evaluate_motion_end_to_end(tmp_path):
     b = evaluate_motion(gen, real, MotionEvalConfig(max_sequences=2, seed=1), progress=False)
     names = [r["name"] for r in a["sequences"]["generated"]]
     assert len(names) == 2 and names == [r["name"] for r in b["sequences"]["generated"]]
+
+
+def test_paired_distance_needs_the_same_names(tmp_path):
+    gen = write_set(tmp_path / "gen", [10, 20, 30], [0.25, 0.75])
+    (gen / "dance2.npz").rename(gen / "other.npz")
+    (gen / "dance2.music.npz").rename(gen / "other.music.npz")
+    real = write_set(tmp_path / "real", [10, 20, 30], [0.25, 0.75])
+    assert evaluate_motion(gen, real, progress=False)["generated"]["paired_k"] is None
+    assert evaluate_motion(real, real, progress=False)["generated"]["paired_k"] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_music_only_leaves_out_silent_dances(tmp_path):

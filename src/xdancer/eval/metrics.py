@@ -122,6 +122,25 @@ def diversity(features: np.ndarray, real_features: np.ndarray | None = None) -> 
     return float(dist[np.triu_indices(n, k=1)].mean())
 
 
+def paired_distance(features: np.ndarray, real_features: np.ndarray) -> float:
+    """Mean Euclidean distance between row i of ``features`` (N, D) and row i of ``real_features``
+    (N, D), the real dance the same music was danced to, after z-normalising both with the real
+    set's statistics.
+
+    FID and DIV compare sets, so they cannot tell a model that gives every song its own dance from
+    one that hands the same dances to the songs in another order; this can: if the music matters,
+    dances made to their own clip's music lie nearer their clip's real dance than dances made to
+    another clip's music.
+    """
+    feats, real = _features(features, "features"), _features(real_features, "real features")
+    if feats.shape != real.shape:
+        raise ValueError(f"paired sets must have the same shape, got {feats.shape} and {real.shape}")
+    if len(feats) < 2:
+        raise ValueError("paired distance needs at least 2 pairs (the normalisation needs a spread)")
+    feats, real = normalize_features(feats, real)
+    return float(np.linalg.norm(feats - real, axis=1).mean())
+
+
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean (D,) and unbiased covariance (D, D) of N >= 2 feature vectors (N, D)."""
     feats = _features(features, "features")

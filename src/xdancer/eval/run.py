@@ -174,6 +174,16 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(vals)) if vals else None
 
 
+def _paired_k(gen_rec: list[dict], gen_k: np.ndarray, real_rec: list[dict], real_k: np.ndarray) -> float | None:
+    """Paired kinetic distance when both sides hold the same sequence names (a generated dance per
+    real clip, named after it), else None."""
+    gen_names = [r["name"] for r in gen_rec]
+    real_index = {r["name"]: i for i, r in enumerate(real_rec)}
+    if sorted(gen_names) != sorted(real_index):
+        return None
+    return M.paired_distance(gen_k, real_k[[real_index[n] for n in gen_names]])
+
+
 def evaluate_motion(
     generated_dir: str | Path,
     real_dir: str | Path,
@@ -229,11 +239,14 @@ def evaluate_motion(
             "div_g": "the same for geometric features",
             "fid_k": "Frechet distance of normalised kinetic features to the real set, lower is better",
             "fid_g": "the same for geometric features",
+            "paired_k": "mean distance of each sequence's normalised kinetic features to those of the real "
+            "sequence of the same name (null unless both sides hold the same names), lower is better",
             "foot_skating": "mean horizontal speed of feet touching the ground line, torso lengths per second",
         },
     }
     results["generated"]["fid_k"] = M.fid_k(gen_k, real_k)
     results["generated"]["fid_g"] = M.fid_g(gen_g, real_g)
+    results["generated"]["paired_k"] = _paired_k(gen_rec, gen_k, real_rec, real_k)
     if output is not None:
         write_json(results, output)
     if report is not None:
