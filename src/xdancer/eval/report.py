@@ -25,6 +25,7 @@ MOTION_ROWS = (
     ("DIV_g", "div_g", "closer to real"),
     ("FID_k", "fid_k", "lower is better"),
     ("FID_g", "fid_g", "lower is better"),
+    ("Paired_k", "paired_k", "to the same-named real dance; lower is better"),
     ("Foot skating (L/s)", "foot_skating", "lower is better"),
 )
 BEAT_PLOT_SECONDS = 10.0
@@ -41,7 +42,7 @@ def _fmt(value: Any) -> str:
 
 def _table_rows(results: dict[str, Any]) -> list[list[str]]:
     gen, real = results["generated"], results["real"]
-    rows = [[label, _fmt(gen.get(key)), _fmt(real.get(key) if key not in ("fid_k", "fid_g") else 0.0), note]
+    rows = [[label, _fmt(gen.get(key)), _fmt(real.get(key) if key not in ("fid_k", "fid_g", "paired_k") else 0.0), note]
             for label, key, note in MOTION_ROWS]  # fmt: skip
     rows.append(["sequences", str(gen["n_sequences"]), str(real["n_sequences"]), "with music: "
                  f"{gen['n_with_music']} / {real['n_with_music']}"])  # fmt: skip
