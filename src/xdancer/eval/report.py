@@ -25,7 +25,7 @@ MOTION_ROWS = (
     ("DIV_g", "div_g", "closer to real"),
     ("FID_k", "fid_k", "lower is better"),
     ("FID_g", "fid_g", "lower is better"),
-    ("Paired_k", "paired_k", "to the same-named real dance; lower is better"),
+    ("Paired_k", "paired_k", "lower is better"),
     ("Foot skating (L/s)", "foot_skating", "lower is better"),
 )
 BEAT_PLOT_SECONDS = 10.0
