@@ -76,6 +76,7 @@ def run_motion(args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from xdancer.eval.report import MOTION_ROWS
     from xdancer.eval.run import evaluate_motion
 
     gen_label, real_label = args.labels
@@ -87,7 +88,7 @@ def run_motion(args: argparse.Namespace) -> None:
     )
     for col in ("metric", gen_label, real_label):
         table.add_column(col)
-    for key in ("bas", "bas_chance", "div_k", "div_g", "fid_k", "fid_g", "paired_k", "foot_skating"):
+    for _, key, _ in MOTION_ROWS:  # the report's metrics, in its order
         table.add_row(key, *("-" if v is None else f"{v:.4f}" for v in (gen.get(key), real.get(key))))
     Console().print(table)
     print(f"wrote {args.output}" + (f" and {args.report}" if args.report else ""))
